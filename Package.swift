@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The recorder runs inside other programs' malloc: it must be optimised in every configuration
+// (a -Onone build instantiates generic metadata and allocates on the first malloc) and must not
+// emit exclusivity checks (runtime calls) around its global state.
+let recorderSwiftFlags: [SwiftSetting] = [
+    .unsafeFlags(["-O", "-enforce-exclusivity=unchecked", "-Xllvm", "-enable-machine-outliner=never"]),
+]
+
+let package = Package(
+    name: "alloctrace",
+    products: [
+        .executable(name: "alloctrace", targets: ["alloctrace"]),
+        // The LD_PRELOAD library: libAllocTracePreload.so.
+        .library(name: "AllocTracePreload", type: .dynamic, targets: ["AllocTraceRecorder"]),
+        // `AllocTrace.mark("label")` for Swift programs; a no-op when the recorder is absent.
+        .library(name: "AllocTraceMarks", targets: ["AllocTraceMarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // --- shared modules -------------------------------------------------------------------
+        .target(name: "TraceFormat", path: "Sources/TraceFormat", swiftSettings: recorderSwiftFlags),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .target(name: "TraceReader", dependencies: ["TraceFormat", "CZstd"], path: "Sources/TraceReader"),
+        .target(name: "AllocTraceMarks", path: "Sources/AllocTraceMarks"),
+
+        // --- recorder (LD_PRELOAD library) -----------------------------------------------------
+        .target(
+            name: "CRecorderSupport",
+            dependencies: ["CZstd"],
+            path: "preload/CRecorderSupport",
+            cSettings: [.unsafeFlags(["-O2", "-fno-omit-frame-pointer", "-ftls-model=initial-exec"])],
+            linkerSettings: [.linkedLibrary("unwind"), .linkedLibrary("dl"), .linkedLibrary("pthread")]
+        ),
+        .target(
+            name: "AllocTraceRecorder",
+            dependencies: ["CRecorderSupport", "TraceFormat", "CZstd"],
+            path: "preload/Recorder",
+            swiftSettings: recorderSwiftFlags
+        ),
+
+        // --- analyzer (the `alloctrace` command) -------------------------------------------------
+        .target(
+            name: "AllocTraceCommands",
+            dependencies: [
+                "TraceReader", "TraceFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "analyzer/AllocTraceCommands"
+        ),
+        .executableTarget(name: "alloctrace", dependencies: ["AllocTraceCommands"], path: "analyzer/alloctrace"),
+
+        // --- samples: programs whose allocation behaviour is known exactly ---------------------
+        .executableTarget(name: "samples", dependencies: ["AllocTraceMarks"], path: "samples/swift"),
+        // C samples find include/alloctrace.h through "../../../include" (relative to samples/c/<name>).
+        .executableTarget(name: "sample-entrypoints", path: "samples/c/entrypoints",
+                          cSettings: [.headerSearchPath("../../../include")]),
+
+        // --- tests ---------------------------------------------------------------------------
+        .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "TraceReader", "CZstd"], path: "Tests/TraceFormatTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["TraceReader", "TraceFormat"], path: "Tests/EndToEndTests"),
+    ]
+)

@@ -1,0 +1,117 @@
+/// Kinds of top-level records in the decompressed stream; each record is `kind, varint length, payload`.
+public enum RecordKind: UInt8, Sendable {
+    case process = 1
+    case module = 2
+    case moduleUnload = 3
+    case thread = 4
+    case stackNodes = 5
+    case type = 6
+    case chunk = 7
+    case sync = 8
+    case exec = 9
+    case end = 10
+    /// Reserved: heap-graph snapshot taken at a mark (issue 4).
+    case heapSnapshot = 11
+    /// Reserved: seek checkpoint (live-heap summary for random access).
+    case checkpoint = 12
+}
+
+/// Kinds of events inside a `chunk` record. The high bit of an allocation kind says "a type id follows".
+public enum EventKind: UInt8, Sendable {
+    case malloc = 1
+    case calloc = 2
+    case memalign = 3
+    case posixMemalign = 4
+    case alignedAlloc = 5
+    case valloc = 6
+    case pvalloc = 7
+    case realloc = 8
+    case reallocarray = 9
+    case free = 10
+    case mark = 11
+    case rss = 12
+    case threadExit = 13
+
+    /// Set on an allocation event's kind byte when a Swift type id follows the stack id.
+    public static let typedFlag: UInt8 = 0x80
+
+    /// The allocation kinds that carry (address, size, stack[, alignment]).
+    @inlinable public var isPlainAllocation: Bool { rawValue >= 1 && rawValue <= 7 }
+    /// Kinds that carry an alignment after the size.
+    @inlinable public var hasAlignment: Bool { self == .memalign || self == .posixMemalign || self == .alignedAlloc }
+
+    /// The name of the C entry point, as `dump` prints it.
+    public var name: String {
+        switch self {
+        case .malloc: return "malloc"
+        case .calloc: return "calloc"
+        case .memalign: return "memalign"
+        case .posixMemalign: return "posix_memalign"
+        case .alignedAlloc: return "aligned_alloc"
+        case .valloc: return "valloc"
+        case .pvalloc: return "pvalloc"
+        case .realloc: return "realloc"
+        case .reallocarray: return "reallocarray"
+        case .free: return "free"
+        case .mark: return "mark"
+        case .rss: return "rss"
+        case .threadExit: return "thread_exit"
+        }
+    }
+}
+
+/// How the recorder learnt Swift object types (recorded in the `process` record).
+public enum SwiftTypeCapture: UInt8, Sendable {
+    /// The Swift runtime is not loaded or type capture is off.
+    case none = 0
+    /// The runtime's `_swift_allocObject` hook: every object, including those made inside libswiftCore.
+    case hook = 1
+    /// Interposed `swift_allocObject`: only objects allocated from outside libswiftCore.
+    case interpose = 2
+
+    public var name: String {
+        switch self {
+        case .none: return "none"
+        case .hook: return "hook"
+        case .interpose: return "interpose"
+        }
+    }
+}
+
+/// How stacks were captured.
+public enum UnwindMode: UInt8, Sendable {
+    case none = 0
+    case libunwind = 1
+    case framePointers = 2
+
+    public var name: String {
+        switch self {
+        case .none: return "none"
+        case .libunwind: return "libunwind"
+        case .framePointers: return "frame-pointers"
+        }
+    }
+}
+
+/// Why a trace ended (the `end` record).
+public enum EndReason: UInt8, Sendable {
+    case exit = 0
+    case fatalSignal = 1
+    case explicitFinish = 2
+
+    public var name: String {
+        switch self {
+        case .exit: return "exit"
+        case .fatalSignal: return "fatal signal"
+        case .explicitFinish: return "finished"
+        }
+    }
+}
+
+/// Which clock the tick values use (the `process` record).
+public enum ClockKind: UInt8, Sendable {
+    /// Ticks are CLOCK_MONOTONIC nanoseconds.
+    case monotonicNanoseconds = 0
+    /// Ticks are the x86 time-stamp counter; `sync` records pair ticks with nanoseconds.
+    case tsc = 1
+}

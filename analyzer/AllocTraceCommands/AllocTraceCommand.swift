@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `alloctrace` command: records heap allocations of a program and answers questions about them.
+public struct AllocTraceCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "alloctrace",
+        abstract: "Heap allocation tracer for Linux programs: record, then analyse.",
+        subcommands: [
+            Record.self,
+            PreloadPath.self,
+            Mark.self,
+            Dump.self,
+        ]
+    )
+
+    public init() {}
+}

@@ -1,0 +1,3 @@
+import AllocTraceCommands
+
+AllocTraceCommand.main()

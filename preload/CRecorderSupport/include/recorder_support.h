@@ -1,0 +1,282 @@
+/* recorder_support.h: what the Swift recorder cannot express by itself.
+ *
+ * - initial-exec thread-local state (Swift has no __thread; pthread_getspecific costs 8 ns and may
+ *   allocate);
+ * - the recorder's global state as a plain C struct (a Swift global would be reached through lazy
+ *   initialisers and exclusivity checks: runtime calls inside malloc);
+ * - atomics on plain fields, the clock, futexes, the real allocator, libunwind.
+ * Every symbol is prefixed at_ (or alloctrace_ when exported for users).
+ */
+#ifndef ALLOCTRACE_RECORDER_SUPPORT_H
+#define ALLOCTRACE_RECORDER_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- limits ------------------------------------------------------------------------------ */
+#define AT_MAX_FRAMES 256          /* deepest stack ALLOCTRACE_STACK_DEPTH may ask for */
+#define AT_MAX_SLOTS 8192          /* threads alive at once with their own buffer */
+#define AT_BUFFER_BYTES 131072
+#define AT_EVENT_MAX_BYTES 320     /* room one event may need (a mark carries up to 255 label bytes) */
+#define AT_MAX_BUFFERS 1024        /* 128 MiB of buffers at most before producers wait */
+#define AT_MAX_MODULES 4096
+#define AT_PATH_MAX 4096
+#define AT_MAX_PENDING_MARKS 64
+
+/* ---- buffers and per-thread slots ----------------------------------------------------------- */
+
+/* A block of encoded events of one thread; becomes the payload of one `chunk` record. */
+typedef struct at_buffer {
+    struct at_buffer *next;
+    uint64_t seq;              /* hand-off order: the writer writes buffers in this order */
+    uint64_t base_ticks;       /* ticks the first event's dt is relative to */
+    uint32_t thread_index;
+    uint32_t used;
+    uint8_t *data;             /* AT_BUFFER_BYTES, right after this header */
+} at_buffer;
+
+enum { AT_SLOT_FREE = 0, AT_SLOT_ACTIVE = 1, AT_SLOT_EXITED = 2 };
+
+/* One thread's recording state. Slots live in an mmap'd array, never in TLS, because the writer
+ * visits the slots of threads that may have exited. */
+typedef struct at_slot {
+    uint32_t lock;             /* 0 free, 1 held: by the owner per event, by the writer per round */
+    uint32_t state;            /* AT_SLOT_* */
+    uint32_t thread_index;
+    int32_t tid;
+    uint32_t announced;        /* the writer wrote this thread's `thread` record */
+    uint32_t name_dirty;       /* pthread_setname_np was called: re-announce */
+    at_buffer *buffer;         /* current buffer, or NULL */
+    uint64_t last_ticks;
+    uint64_t prev_addr;
+    uint64_t prev_stack;
+    uint64_t start_ticks;
+    void **frames;             /* AT_MAX_FRAMES scratch entries for stack capture */
+} at_slot;
+
+/* Per-thread state reached through initial-exec TLS. */
+enum { AT_THREAD_NEW = 0, AT_THREAD_LIVE = 1, AT_THREAD_GONE = 2, AT_THREAD_INTERNAL = 3 };
+typedef struct at_tls {
+    at_slot *slot;
+    uint32_t depth;            /* > 0: inside the recorder; nested calls pass straight through */
+    uint32_t state;            /* AT_THREAD_* */
+    const void *pending_type;  /* Swift metadata of the object swift_allocObject is allocating */
+} at_tls;
+
+extern __thread at_tls at_tls_state __attribute__((tls_model("initial-exec")));
+
+static inline at_tls *at_thread(void) { return &at_tls_state; }
+
+/* ---- modules -------------------------------------------------------------------------------- */
+typedef struct at_module {
+    uint64_t base;             /* load bias */
+    uint64_t load_ticks;
+    uint64_t unload_ticks;     /* 0 while loaded */
+    uint32_t id;
+    uint32_t present;          /* seen in the latest dl_iterate_phdr pass */
+    uint32_t announced;        /* 1: `module` written; 2: `module_unload` written too */
+    uint32_t nsegs;
+    uint64_t seg_vaddr[16];
+    uint64_t seg_memsz[16];
+    uint8_t seg_flags[16];
+    uint8_t build_id[64];
+    uint32_t build_id_len;
+    uint32_t path_len;
+    char path[AT_PATH_MAX];
+} at_module;
+
+/* ---- global state --------------------------------------------------------------------------- */
+enum { AT_OFF = 0, AT_RECORDING = 1, AT_FINISHED = 2 };
+
+typedef struct at_globals {
+    uint32_t status;           /* AT_OFF until the constructor succeeded */
+    uint32_t unwind_mode;      /* TraceFormat.UnwindMode */
+    uint32_t max_depth;
+    uint32_t type_capture;     /* TraceFormat.SwiftTypeCapture */
+    uint32_t flush_ms;
+    uint32_t rss_ms;
+    int32_t fd;
+    int32_t pid;
+    uint32_t clock_kind;       /* TraceFormat.ClockKind */
+    uint32_t writer_lock;      /* held by whoever runs a writer round */
+    uint32_t work;             /* futex word: bumped on every buffer hand-off */
+    uint32_t writer_sleeping;
+    uint32_t writer_started;
+    uint32_t child_pending;    /* after fork: the child opens its trace at its first event */
+    uint32_t pool_lock;
+    uint32_t queue_lock;
+    uint32_t module_lock;
+    uint32_t type_name_lock;   /* held around swift_getTypeName; fork waits for it */
+    uint32_t thread_counter;
+    uint32_t slot_high;        /* slots [0, slot_high) have ever been used */
+    uint32_t queue_length;
+    uint32_t buffers_made;
+    uint32_t pool_waiters;
+    uint32_t module_count;
+    uint32_t pending_marks;    /* marks requested by signal, not yet written */
+    uint32_t mark_signal;
+    uint64_t *mark_ticks;      /* AT_MAX_PENDING_MARKS */
+    uint64_t seq;
+    uint64_t events_written;
+    uint64_t events_dropped;
+    at_buffer *pool;           /* free buffers */
+    at_buffer *queue_head;     /* full buffers, in hand-off order */
+    at_buffer *queue_tail;
+    at_slot *slots;            /* AT_MAX_SLOTS */
+    at_slot *orphan;           /* shared slot for threads past their TLS destructor */
+    at_module *modules;        /* AT_MAX_MODULES */
+    uint64_t start_ticks;
+    uint64_t start_mono_ns;
+    uint64_t start_wall_ns;
+    uint64_t self_text_start;  /* the recorder's own code: frames inside it are dropped */
+    uint64_t self_text_end;
+    unsigned long long last_dl_adds, last_dl_subs;
+    char *output_path;         /* AT_PATH_MAX */
+    char *exe_path;            /* AT_PATH_MAX */
+} at_globals;
+
+extern at_globals at_g;
+
+static inline at_globals *at_gp(void) { return &at_g; }
+
+/* ---- atomics on plain fields (Swift cannot place Atomic<T> in C-owned memory) ---------------- */
+static inline uint32_t at_load32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void at_store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline uint64_t at_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void at_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline uint32_t at_add32(uint32_t *p, uint32_t v) { return __atomic_add_fetch(p, v, __ATOMIC_ACQ_REL); }
+static inline uint64_t at_add64(uint64_t *p, uint64_t v) { return __atomic_add_fetch(p, v, __ATOMIC_ACQ_REL); }
+static inline int at_cas64(uint64_t *p, uint64_t expected, uint64_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+static inline int at_cas32(uint32_t *p, uint32_t expected, uint32_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+static inline void at_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+/* Spin locks: held for a few instructions by their owner; never across a blocking call. */
+static inline int at_try_lock(uint32_t *l) { return __atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) == 0; }
+void at_lock_slow(uint32_t *l);
+static inline void at_lock(uint32_t *l) { if (!at_try_lock(l)) at_lock_slow(l); }
+/* Waits at most `spins` rounds; returns 0 when the lock could not be had. */
+int at_lock_bounded(uint32_t *l, uint64_t spins);
+static inline void at_unlock(uint32_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+
+/* ---- clock ---------------------------------------------------------------------------------- */
+uint64_t at_monotonic_ns(void);
+uint64_t at_wall_ns(void);
+static inline uint64_t at_ticks(void) {
+#if defined(__x86_64__)
+    if (at_g.clock_kind == 1) {
+        /* rdtscp waits for earlier instructions, so ticks cannot be read before the lock was taken */
+        uint32_t lo, hi, aux;
+        __asm__ __volatile__("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+        return ((uint64_t)hi << 32) | lo;
+    }
+#endif
+    return at_monotonic_ns();
+}
+/* 1 when the TSC is the kernel's clocksource (so it is synchronised across CPUs and constant). */
+int at_tsc_usable(void);
+
+/* ---- signals (SIGRTMAX is a function-like macro Swift cannot import) ------------------------ */
+int at_sigrtmin(void);
+int at_sigrtmax(void);
+
+/* ---- futex ---------------------------------------------------------------------------------- */
+void at_futex_wait(uint32_t *word, uint32_t expected, uint64_t timeout_ns);
+void at_futex_wake(uint32_t *word, int count);
+
+/* ---- the real allocator (glibc's) ----------------------------------------------------------- */
+void *at_real_malloc(size_t n);
+void at_real_free(void *p);
+void *at_real_calloc(size_t n, size_t s);
+void *at_real_realloc(void *p, size_t n);
+void *at_real_memalign(size_t a, size_t n);
+void *at_real_valloc(size_t n);
+void *at_real_pvalloc(size_t n);
+/* Anonymous memory for the recorder's own tables (never malloc). NULL on failure. */
+void *at_map(size_t bytes);
+void at_unmap(void *p, size_t bytes);
+int at_real_execve(const char *path, char *const argv[], char *const envp[]);
+
+/* ---- stacks --------------------------------------------------------------------------------- */
+/* Fills frames (innermost first) and returns how many; drops the recorder's own frames. */
+int at_capture_libunwind(void **frames, int max);
+int at_capture_frame_pointers(void **frames, int max);
+/* Finds the recorder's own code range (at_g.self_text_*). */
+void at_find_self_text(void);
+
+/* ---- process facts (slow path; may allocate, always called with the guard held) ------------- */
+int at_gettid(void);
+/* Scans loaded modules into at_g.modules; returns 1 when something changed. */
+int at_refresh_modules(uint64_t ticks);
+/* 1 when dl_iterate_phdr's load/unload counters moved since the last scan (cheap). */
+int at_modules_maybe_changed(void);
+static inline at_module *at_module_at(uint32_t i) { return &at_g.modules[i]; }
+static inline const char *at_module_path(at_module *m) { return m->path; }
+static inline const uint8_t *at_module_build_id(at_module *m) { return m->build_id; }
+static inline uint64_t at_module_seg_vaddr(at_module *m, uint32_t i) { return m->seg_vaddr[i]; }
+static inline uint64_t at_module_seg_memsz(at_module *m, uint32_t i) { return m->seg_memsz[i]; }
+static inline uint8_t at_module_seg_flags(at_module *m, uint32_t i) { return m->seg_flags[i]; }
+/* Reads resident set size from /proc/self/statm; 0 on failure. */
+uint64_t at_rss_bytes(void);
+/* Reads /proc/self/task/TID/comm into buf; returns its length. */
+int at_thread_name(int tid, char *buf, int cap);
+/* Reads the command line into buf as NUL-separated strings; returns bytes used. */
+int at_cmdline(char *buf, int cap);
+/* Opens the trace file for this process (O_EXCL, 0600, no symlinks); -1 and a message on failure. */
+int at_open_output(const char *pattern, int first_process);
+void at_message(const char *text);
+void at_message2(const char *a, const char *b);
+int at_write_all(int fd, const void *data, size_t n);
+void at_install_fork_handlers(void);
+void at_install_signal_handlers(void);
+void at_start_writer_thread(void);
+void at_register_thread_exit(void);
+int at_is_thread_main(void);
+
+/* ---- Swift object types ---------------------------------------------------------------------- */
+/* Installs the _swift_allocObject hook when libswiftCore's retain adapter can be repaired safely;
+ * returns TraceFormat.SwiftTypeCapture (1 hook, 2 interpose). */
+int at_install_swift_hook(void);
+
+/* ---- entry points implemented in Swift (preload/Recorder) ------------------------------------ */
+void *alloctrace_hook_malloc(size_t n);
+void alloctrace_hook_free(void *p);
+void *alloctrace_hook_calloc(size_t n, size_t s);
+void *alloctrace_hook_realloc(void *p, size_t n);
+void *alloctrace_hook_reallocarray(void *p, size_t n, size_t s);
+int alloctrace_hook_posix_memalign(void **out, size_t a, size_t n);
+void *alloctrace_hook_aligned_alloc(size_t a, size_t n);
+void *alloctrace_hook_memalign(size_t a, size_t n);
+void *alloctrace_hook_valloc(size_t n);
+void *alloctrace_hook_pvalloc(size_t n);
+void *alloctrace_hook_swift_alloc_object(const void *metadata, size_t size, size_t align_mask,
+                                          void *(*original)(const void *, size_t, size_t));
+void alloctrace_recorder_start(void);
+void alloctrace_recorder_finish(int reason, int status);
+void alloctrace_before_exec(const char *path);
+void alloctrace_after_failed_exec(void);
+void alloctrace_fork_prepare(void);
+void alloctrace_fork_parent(void);
+void alloctrace_fork_child(void);
+void alloctrace_thread_exit(void);
+void alloctrace_thread_renamed(void);
+void alloctrace_modules_changed(void);
+void alloctrace_signal_mark(void);
+void *alloctrace_writer_main(void *unused);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,121 @@
+/* Process lifecycle glue: the ELF constructor, exit hooks, fork handlers, fatal-signal and mark
+ * signal handlers, the writer thread and the per-thread exit notification. Each forwards to Swift. */
+#define _GNU_SOURCE
+#include "recorder_support.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+__attribute__((constructor(101))) static void at_constructor(void) { alloctrace_recorder_start(); }
+
+__attribute__((destructor)) static void at_destructor(void) { alloctrace_recorder_finish(0, 0); }
+
+/* on_exit learns the exit status, and runs after the program's own atexit handlers (registered
+ * later, run earlier) so their frees are recorded. */
+static void at_on_exit(int status, void *arg) {
+    (void)arg;
+    alloctrace_recorder_finish(0, status);
+}
+
+void at_install_fork_handlers(void) {
+    pthread_atfork(alloctrace_fork_prepare, alloctrace_fork_parent, alloctrace_fork_child);
+    on_exit(at_on_exit, NULL);
+}
+
+/* ---- fatal signals: flush what we have, then let the previous disposition act ---------------- */
+static const int at_fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+#define AT_NFATAL (sizeof at_fatal_signals / sizeof at_fatal_signals[0])
+static struct sigaction at_previous[AT_NFATAL];
+
+static void at_fatal_handler(int sig, siginfo_t *info, void *ctx) {
+    size_t i = 0;
+    while (i < AT_NFATAL && at_fatal_signals[i] != sig) i++;
+    /* a crash inside the recorder itself must not try to flush (locks may be held) */
+    if (at_thread()->depth == 0) alloctrace_recorder_finish(1, sig);
+    if (i < AT_NFATAL) {
+        struct sigaction *prev = &at_previous[i];
+        if ((prev->sa_flags & SA_SIGINFO) && prev->sa_sigaction) {
+            sigaction(sig, prev, NULL);
+            prev->sa_sigaction(sig, info, ctx);
+            return;
+        }
+        if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+            sigaction(sig, prev, NULL);
+            prev->sa_handler(sig);
+            return;
+        }
+    }
+    signal(sig, SIG_DFL);
+    /* a fault re-executes the instruction and dies; abort() and kill() need the signal again */
+    if (info == NULL || info->si_code <= 0) raise(sig);
+}
+
+static void at_mark_handler(int sig, siginfo_t *info, void *ctx) {
+    (void)sig; (void)info; (void)ctx;
+    alloctrace_signal_mark();
+}
+
+void at_install_signal_handlers(void) {
+    for (size_t i = 0; i < AT_NFATAL; i++) {
+        struct sigaction old;
+        if (sigaction(at_fatal_signals[i], NULL, &old) != 0) continue;
+        if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN) continue;
+        at_previous[i] = old;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = at_fatal_handler;
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+        sigemptyset(&sa.sa_mask);
+        sigaction(at_fatal_signals[i], &sa, NULL);
+    }
+    if (at_g.mark_signal > 0) {
+        struct sigaction old;
+        if (sigaction((int)at_g.mark_signal, NULL, &old) == 0 &&
+            !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_sigaction = at_mark_handler;
+            sa.sa_flags = SA_SIGINFO | SA_RESTART;
+            sigemptyset(&sa.sa_mask);
+            sigaction((int)at_g.mark_signal, &sa, NULL);
+        }
+    }
+}
+
+/* ---- the writer thread ----------------------------------------------------------------------- */
+void at_start_writer_thread(void) {
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* the writer must not receive the target's signals */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (pthread_create(&t, &attr, alloctrace_writer_main, NULL) == 0) {
+        pthread_setname_np(t, "alloctrace");
+        __atomic_store_n(&at_g.writer_started, 1, __ATOMIC_RELEASE);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+/* ---- thread exit: a TLS destructor hands the thread's last buffer to the writer -------------- */
+static pthread_key_t at_exit_key;
+static int at_exit_key_made;
+
+static void at_thread_exit_destructor(void *value) {
+    (void)value;
+    alloctrace_thread_exit();
+}
+
+void at_register_thread_exit(void) {
+    if (!at_exit_key_made) {
+        if (pthread_key_create(&at_exit_key, at_thread_exit_destructor) != 0) return;
+        at_exit_key_made = 1;
+    }
+    pthread_setspecific(at_exit_key, (void *)1);
+}

@@ -1,0 +1,64 @@
+import CRecorderSupport
+import Glibc
+import TraceFormat
+
+/// Reads the ALLOCTRACE_* environment into the global state (constructor time, guard held).
+enum Config {
+    static let defaultOutput: StaticString = "alloctrace.%n.%p.atrace"
+
+    static func load() {
+        G.pointee.unwind_mode = UInt32(UnwindMode.libunwind.rawValue)
+        if let v = env("ALLOCTRACE_UNWIND") {
+            if equals(v, "fp") || equals(v, "frame-pointers") { G.pointee.unwind_mode = UInt32(UnwindMode.framePointers.rawValue) }
+            else if equals(v, "none") { G.pointee.unwind_mode = UInt32(UnwindMode.none.rawValue) }
+        }
+        G.pointee.max_depth = UInt32(clamp(number("ALLOCTRACE_STACK_DEPTH", default: 64), 1, maxFrames - 16))
+        G.pointee.flush_ms = UInt32(clamp(number("ALLOCTRACE_FLUSH_MS", default: 1000), 10, 60_000))
+        G.pointee.rss_ms = UInt32(clamp(number("ALLOCTRACE_RSS_MS", default: 20), 1, 60_000))
+        G.pointee.mark_signal = UInt32(markSignal())
+        let out = env("ALLOCTRACE_OUTPUT")
+        let dst = G.pointee.output_path!
+        if let out, out.pointee != 0 {
+            _ = strncpy(dst, out, pathMax - 1)
+        } else {
+            defaultOutput.withUTF8Buffer { b in
+                b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { _ = strncpy(dst, $0, pathMax - 1) }
+            }
+        }
+        dst[pathMax - 1] = 0
+    }
+
+    /// The pattern the output path came from, kept for fork children.
+    static func outputPattern() -> UnsafePointer<CChar>? { env("ALLOCTRACE_OUTPUT") }
+
+    /// ALLOCTRACE_MARK_SIGNAL: a number, `RTMIN+N`, `RTMAX-N`, `USR1`, `USR2`, or `off`. Default RTMAX-2.
+    static func markSignal() -> Int32 {
+        guard let v = env("ALLOCTRACE_MARK_SIGNAL") else { return at_sigrtmax() - 2 }
+        if equals(v, "off") || equals(v, "0") { return 0 }
+        if equals(v, "USR1") || equals(v, "SIGUSR1") { return SIGUSR1 }
+        if equals(v, "USR2") || equals(v, "SIGUSR2") { return SIGUSR2 }
+        if strncmp(v, "RTMAX-", 6) == 0 { return at_sigrtmax() - Int32(atoi(v + 6)) }
+        if strncmp(v, "RTMIN+", 6) == 0 { return at_sigrtmin() + Int32(atoi(v + 6)) }
+        let n = atoi(v)
+        return n > 0 && n < 65 ? n : at_sigrtmax() - 2
+    }
+
+    static func env(_ name: StaticString) -> UnsafePointer<CChar>? {
+        name.withUTF8Buffer { b in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { UnsafePointer(getenv($0)) }
+        }
+    }
+
+    static func equals(_ s: UnsafePointer<CChar>, _ literal: StaticString) -> Bool {
+        literal.withUTF8Buffer { b in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { strcmp(s, $0) == 0 }
+        }
+    }
+
+    static func number(_ name: StaticString, default value: Int) -> Int {
+        guard let v = env(name), v.pointee != 0 else { return value }
+        return atol(v)
+    }
+
+    static func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { min(max(v, lo), hi) }
+}

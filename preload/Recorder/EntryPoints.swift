@@ -1,0 +1,79 @@
+import CRecorderSupport
+import Glibc
+
+// C-ABI entry points called from CRecorderSupport's constructor, exit, fork, exec and signal glue.
+
+@_cdecl("alloctrace_recorder_start")
+public func alloctraceRecorderStart() { Lifecycle.start() }
+
+@_cdecl("alloctrace_recorder_finish")
+public func alloctraceRecorderFinish(_ reason: Int32, _ status: Int32) {
+    Lifecycle.finish(reason: UInt8(truncatingIfNeeded: reason), status: status)
+}
+
+@_cdecl("alloctrace_before_exec")
+public func alloctraceBeforeExec(_ path: UnsafePointer<CChar>?) { Lifecycle.beforeExec(path) }
+
+@_cdecl("alloctrace_after_failed_exec")
+public func alloctraceAfterFailedExec() {}
+
+@_cdecl("alloctrace_fork_prepare")
+public func alloctraceForkPrepare() { Lifecycle.forkPrepare() }
+
+@_cdecl("alloctrace_fork_parent")
+public func alloctraceForkParent() { Lifecycle.forkParent() }
+
+@_cdecl("alloctrace_fork_child")
+public func alloctraceForkChild() { Lifecycle.forkChild() }
+
+@_cdecl("alloctrace_thread_exit")
+public func alloctraceThreadExit() {
+    let t = T
+    if at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
+    t.pointee.depth += 1
+    ThreadSlots.exit(t)
+    t.pointee.depth -= 1
+}
+
+@_cdecl("alloctrace_thread_renamed")
+public func alloctraceThreadRenamed() {
+    guard let slots = G.pointee.slots else { return }
+    for i in 0..<Int(at_load32(&G.pointee.slot_high)) { slots[i].name_dirty = 1 }
+}
+
+@_cdecl("alloctrace_modules_changed")
+public func alloctraceModulesChanged() {
+    let t = T
+    if at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
+    t.pointee.depth += 1
+    _ = at_refresh_modules(at_ticks())
+    t.pointee.depth -= 1
+}
+
+/// The writer thread: a round whenever a buffer is handed over, a sync round at least every
+/// 10 ms, an RSS sample every ALLOCTRACE_RSS_MS, a flush every ALLOCTRACE_FLUSH_MS.
+@_cdecl("alloctrace_writer_main")
+public func alloctraceWriterMain(_ unused: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    T.pointee.state = UInt32(AT_THREAD_INTERNAL)
+    while at_load32(&G.pointee.status) == UInt32(AT_RECORDING) {
+        let seen = at_load32(&G.pointee.work)
+        let now = at_monotonic_ns()
+        let flushDue = Writer.lastFlushNs &+ UInt64(G.pointee.flush_ms) * 1_000_000
+        let syncDue = Writer.lastSyncNs &+ Writer.syncIntervalNs
+        let rssDue = Writer.lastRssNs &+ UInt64(G.pointee.rss_ms) * 1_000_000
+        let due = min(flushDue, syncDue, rssDue)
+        if at_load32(&G.pointee.queue_length) == 0 && now < due {
+            at_store32(&G.pointee.writer_sleeping, 1)
+            at_futex_wait(&G.pointee.work, seen, due - now)
+            at_store32(&G.pointee.writer_sleeping, 0)
+        }
+        guard at_lock_bounded(&G.pointee.writer_lock, 1000) != 0 else { continue }
+        if at_load32(&G.pointee.status) == UInt32(AT_RECORDING) {
+            let t = at_monotonic_ns()
+            Writer.round(sync: t >= syncDue)
+            if t >= flushDue { Writer.flush() }
+        }
+        at_unlock(&G.pointee.writer_lock)
+    }
+    return nil
+}

@@ -1,0 +1,118 @@
+import CRecorderSupport
+import TraceFormat
+
+/// Encodes one event into the calling thread's buffer (see docs/FORMAT.md, "Events").
+///
+/// Every function here runs inside the target's malloc: no allocation, no runtime call, no lock
+/// but the thread's own slot lock (taken before the ticks are read, which is what lets the writer's
+/// sync watermark promise that no earlier event is still on its way).
+enum EventRecording {
+    /// Captures and interns the caller's stack. Guard held, slot lock not held.
+    @inline(__always)
+    static func stack(_ s: UnsafeMutablePointer<at_slot>) -> UInt64 {
+        let mode = G.pointee.unwind_mode
+        if mode == 0 { return 0 }
+        guard let frames = s.pointee.frames else { return 0 }
+        let depth = Int32(G.pointee.max_depth)
+        var n = mode == 1 ? at_capture_libunwind(frames, depth + 8) : at_capture_frame_pointers(frames, depth + 8)
+        if n > depth { n = depth }
+        return StackTable.intern(frames, Int(n))
+    }
+
+    @inline(__always)
+    static func lockedTicks(_ s: UnsafeMutablePointer<at_slot>) -> UInt64 {
+        at_lock(&s.pointee.lock)
+        let t = at_ticks()
+        return t > s.pointee.last_ticks ? t : s.pointee.last_ticks
+    }
+
+    @inline(__always)
+    static func finish(_ s: UnsafeMutablePointer<at_slot>, _ b: UnsafeMutablePointer<at_buffer>,
+                       _ p: UnsafeMutablePointer<UInt8>, ticks: UInt64) {
+        b.pointee.used = UInt32(truncatingIfNeeded: p - b.pointee.data)
+        s.pointee.last_ticks = ticks
+        at_unlock(&s.pointee.lock)
+    }
+
+    @inline(__always)
+    static func dropped(_ s: UnsafeMutablePointer<at_slot>) {
+        at_unlock(&s.pointee.lock)
+        _ = at_add64(&G.pointee.events_dropped, 1)
+    }
+
+    /// malloc, calloc, memalign family: `kind` is an EventKind raw value; `type` a Swift type id or 0.
+    @inline(__always)
+    static func allocation(_ t: UnsafeMutablePointer<at_tls>, kind: UInt8, address: UInt64, size: UInt64,
+                           alignment: UInt64) {
+        guard let s = ThreadSlots.current(t) else { return }
+        var type: UInt64 = 0
+        if let meta = t.pointee.pending_type {
+            t.pointee.pending_type = nil
+            type = TypeTable.id(for: UInt64(UInt(bitPattern: meta)))
+        }
+        let stack = stack(s)
+        let ticks = lockedTicks(s)
+        guard let b = ThreadSlots.room(s) else { return dropped(s) }
+        var p = b.pointee.data + Int(b.pointee.used)
+        p.pointee = type != 0 ? kind | EventKind.typedFlag : kind
+        p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
+        p = Varint.writeSigned(Int64(bitPattern: address &- s.pointee.prev_addr), to: p)
+        p = Varint.write(size, to: p)
+        p = Varint.writeSigned(Int64(bitPattern: stack &- s.pointee.prev_stack), to: p)
+        if kind >= EventKind.memalign.rawValue && kind <= EventKind.alignedAlloc.rawValue {
+            p = Varint.write(alignment, to: p)
+        }
+        if type != 0 { p = Varint.write(type, to: p) }
+        s.pointee.prev_addr = address
+        s.pointee.prev_stack = stack
+        finish(s, b, p, ticks: ticks)
+    }
+
+    @inline(__always)
+    static func free(_ t: UnsafeMutablePointer<at_tls>, address: UInt64) {
+        guard let s = ThreadSlots.current(t) else { return }
+        let ticks = lockedTicks(s)
+        guard let b = ThreadSlots.room(s) else { return dropped(s) }
+        var p = b.pointee.data + Int(b.pointee.used)
+        p.pointee = EventKind.free.rawValue
+        p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
+        p = Varint.writeSigned(Int64(bitPattern: address &- s.pointee.prev_addr), to: p)
+        s.pointee.prev_addr = address
+        finish(s, b, p, ticks: ticks)
+    }
+
+    @inline(__always)
+    static func reallocation(_ t: UnsafeMutablePointer<at_tls>, kind: UInt8, old: UInt64, new: UInt64, size: UInt64) {
+        guard let s = ThreadSlots.current(t) else { return }
+        let stack = new != 0 ? stack(s) : 0
+        let ticks = lockedTicks(s)
+        guard let b = ThreadSlots.room(s) else { return dropped(s) }
+        var p = b.pointee.data + Int(b.pointee.used)
+        p.pointee = kind
+        p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
+        p = Varint.writeSigned(Int64(bitPattern: old &- s.pointee.prev_addr), to: p)
+        p = Varint.writeSigned(Int64(bitPattern: new &- old), to: p)
+        p = Varint.write(size, to: p)
+        p = Varint.writeSigned(Int64(bitPattern: stack &- s.pointee.prev_stack), to: p)
+        s.pointee.prev_addr = new != 0 ? new : old
+        s.pointee.prev_stack = stack
+        finish(s, b, p, ticks: ticks)
+    }
+
+    static func mark(_ t: UnsafeMutablePointer<at_tls>, label: UnsafePointer<CChar>?) {
+        guard let s = ThreadSlots.current(t) else { return }
+        var length = 0
+        if let label { while length < 255 && label[length] != 0 { length += 1 } }
+        let ticks = lockedTicks(s)
+        guard let b = ThreadSlots.room(s) else { return dropped(s) }
+        var p = b.pointee.data + Int(b.pointee.used)
+        p.pointee = EventKind.mark.rawValue
+        p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
+        p = Varint.write(UInt64(length), to: p)
+        if let label, length > 0 {
+            UnsafeMutableRawPointer(p).copyMemory(from: label, byteCount: length)
+            p += length
+        }
+        finish(s, b, p, ticks: ticks)
+    }
+}

@@ -1,0 +1,165 @@
+import CRecorderSupport
+import Glibc
+import TraceFormat
+
+/// Starting, finishing, forking and exec'ing: everything that happens once per process image.
+enum Lifecycle {
+    /// The constructor: set up tables, open the trace, start the writer. On any failure the
+    /// program runs untraced.
+    static func start() {
+        let t = T
+        t.pointee.depth = 1
+        defer { t.pointee.depth = 0 }
+        guard let paths = at_map(2 * pathMax), let marks = at_map(Int(maxPendingMarks) * 8),
+              let slots = at_map(maxSlots * MemoryLayout<at_slot>.stride),
+              let orphan = at_map(MemoryLayout<at_slot>.stride),
+              let modules = at_map(maxModules * MemoryLayout<at_module>.stride) else { return }
+        G.pointee.output_path = paths.assumingMemoryBound(to: CChar.self)
+        G.pointee.exe_path = (paths + pathMax).assumingMemoryBound(to: CChar.self)
+        G.pointee.mark_ticks = marks.assumingMemoryBound(to: UInt64.self)
+        G.pointee.slots = slots.assumingMemoryBound(to: at_slot.self)
+        G.pointee.orphan = orphan.assumingMemoryBound(to: at_slot.self)
+        G.pointee.modules = modules.assumingMemoryBound(to: at_module.self)
+        G.pointee.fd = -1
+        _ = readlink("/proc/self/exe", G.pointee.exe_path, pathMax - 1)
+        Config.load()
+        if let off = Config.env("ALLOCTRACE_DISABLE"), off.pointee == 0x31 { return }
+        G.pointee.clock_kind = at_tsc_usable() != 0 ? UInt32(ClockKind.tsc.rawValue) : UInt32(ClockKind.monotonicNanoseconds.rawValue)
+        guard StackTable.setUp(), TypeTable.setUp() else { return }
+        at_find_self_text()
+        G.pointee.type_capture = UInt32(at_install_swift_hook())
+        G.pointee.pid = getpid()
+        stampStart()
+        _ = at_refresh_modules(G.pointee.start_ticks)
+        G.pointee.fd = at_open_output(G.pointee.output_path, 1)
+        if G.pointee.fd < 0 { return }
+        guard Writer.open() else { return }
+        Writer.processRecord()
+        ThreadSlots.prepare(G.pointee.orphan, tid: 0)
+        at_store32(&G.pointee.orphan.pointee.state, UInt32(AT_SLOT_ACTIVE))
+        _ = ThreadSlots.register(t)
+        at_install_fork_handlers()
+        at_install_signal_handlers()
+        at_store32(&G.pointee.status, UInt32(AT_RECORDING))
+        at_start_writer_thread()
+    }
+
+    static func stampStart() {
+        G.pointee.start_ticks = at_ticks()
+        G.pointee.start_mono_ns = at_monotonic_ns()
+        G.pointee.start_wall_ns = at_wall_ns()
+    }
+
+    /// Ends the trace: last round, `end` record, close. Runs once, in whichever thread exits.
+    static func finish(reason: UInt8, status: Int32) {
+        if getpid() != G.pointee.pid { return }                // a vfork child shares our memory
+        if at_cas32(&G.pointee.status, UInt32(AT_RECORDING), UInt32(AT_FINISHED)) == 0 { return }
+        if at_load32(&G.pointee.child_pending) != 0 { return }  // a fork child that recorded nothing
+        let t = T
+        let depth = t.pointee.depth
+        t.pointee.depth = depth + 1
+        defer { t.pointee.depth = depth }
+        BufferPool.wakeWriter()
+        // two seconds at most: a writer stuck in a crashed process must not hang the exit
+        guard at_lock_bounded(&G.pointee.writer_lock, 200_000) != 0 else { return }
+        Writer.round(sync: true)
+        Writer.endRecord(reason: reason, status: status)
+        close(G.pointee.fd)
+        G.pointee.fd = -1
+        at_unlock(&G.pointee.writer_lock)
+    }
+
+    /// Before execve: everything so far reaches the file, followed by an `exec` record.
+    static func beforeExec(_ path: UnsafePointer<CChar>?) {
+        if getpid() != G.pointee.pid || at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
+        if at_load32(&G.pointee.child_pending) != 0 { return }
+        let t = T
+        let depth = t.pointee.depth
+        t.pointee.depth = depth + 1
+        defer { t.pointee.depth = depth }
+        guard at_lock_bounded(&G.pointee.writer_lock, 200_000) != 0 else { return }
+        Writer.round(sync: true)
+        Writer.execRecord(path)
+        Writer.flush()
+        at_unlock(&G.pointee.writer_lock)
+    }
+
+    // MARK: fork
+
+    static func forkPrepare() {
+        at_lock(&G.pointee.type_name_lock)
+        at_lock(&G.pointee.module_lock)
+    }
+
+    static func forkParent() {
+        at_unlock(&G.pointee.module_lock)
+        at_unlock(&G.pointee.type_name_lock)
+    }
+
+    /// In the child: forget the parent's unwritten events and file; the child opens its own trace
+    /// at its first event and writes every definition again so that trace stands alone.
+    static func forkChild() {
+        let t = T
+        G.pointee.pid = getpid()
+        G.pointee.module_lock = 0
+        G.pointee.type_name_lock = 0
+        G.pointee.writer_lock = 0
+        G.pointee.pool_lock = 0
+        G.pointee.queue_lock = 0
+        G.pointee.writer_started = 0
+        G.pointee.writer_sleeping = 0
+        if at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
+        if G.pointee.fd >= 0 { close(G.pointee.fd) }
+        G.pointee.fd = -1
+        Writer.cctx = nil   // the parent's compressor state may be mid-write: leave it
+        var queued = BufferPool.takeQueue()
+        while let b = queued { queued = b.pointee.next; BufferPool.give(b) }
+        let mine = t.pointee.slot
+        if let slots = G.pointee.slots {
+            for i in 0..<Int(G.pointee.slot_high) {
+                let s = slots + i
+                s.pointee.lock = 0
+                if s == mine { continue }
+                if let b = s.pointee.buffer { s.pointee.buffer = nil; BufferPool.give(b) }
+                s.pointee.state = UInt32(AT_SLOT_FREE)
+            }
+        }
+        if let orphan = G.pointee.orphan {
+            orphan.pointee.lock = 0
+            if let b = orphan.pointee.buffer { b.pointee.used = 0 }
+            orphan.pointee.announced = 0
+        }
+        if let s = mine {
+            s.pointee.tid = at_gettid()
+            s.pointee.announced = 0
+            if let b = s.pointee.buffer { s.pointee.buffer = nil; BufferPool.give(b) }
+        }
+        StackTable.sealAfterFork()
+        TypeTable.sealAfterFork()
+        for i in 0..<Int(G.pointee.module_count) { at_module_at(UInt32(i)).pointee.announced = 0 }
+        G.pointee.events_dropped = 0
+        stampStart()
+        if let s = mine { s.pointee.last_ticks = G.pointee.start_ticks; s.pointee.start_ticks = G.pointee.start_ticks }
+        at_store32(&G.pointee.child_pending, 1)
+    }
+
+    /// The first event of a fork child opens its trace and starts its writer.
+    static func startChild() {
+        if at_cas32(&G.pointee.child_pending, 1, 2) == 0 { return }
+        if let pattern = Config.outputPattern(), pattern.pointee != 0 {
+            G.pointee.fd = at_open_output(pattern, 0)
+        } else {
+            G.pointee.fd = Config.defaultOutput.withUTF8Buffer { b in
+                b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { at_open_output($0, 0) }
+            }
+        }
+        if G.pointee.fd < 0 || !Writer.open() {
+            at_store32(&G.pointee.status, UInt32(AT_FINISHED))
+            at_store32(&G.pointee.child_pending, 0)
+            return
+        }
+        Writer.processRecord()
+        at_store32(&G.pointee.child_pending, 0)
+        at_start_writer_thread()
+    }
+}

@@ -1,0 +1,131 @@
+import CRecorderSupport
+
+/// Interns call stacks as a trie of (parent, return address) nodes shared by all threads.
+///
+/// A whole-stack hash cache answers the common case in one probe; on a miss the trie is walked from
+/// the outermost frame. Tables are lock-free open addressing in anonymous memory: no malloc, no
+/// lock a signal or fork could leave held. A node is written before it is published, so a reader
+/// never waits; two threads racing to add the same node may both add it, which costs one duplicate
+/// node and nothing else. The writer emits nodes in id order as they become ready.
+enum StackTable {
+    struct Node {
+        var ip: UInt64
+        var parent: UInt32
+        var ready: UInt32
+    }
+
+    static let nodeCapacity = 1 << 22
+    static let nodeSlots = 1 << 23
+    static let cacheSlots = 1 << 20
+
+    // Set once in `setUp` (constructor, single-threaded); plain reads afterwards.
+    nonisolated(unsafe) static var nodes: UnsafeMutablePointer<Node>! = nil
+    nonisolated(unsafe) static var nodeIndex: UnsafeMutablePointer<UInt64>! = nil
+    nonisolated(unsafe) static var cache: UnsafeMutablePointer<UInt64>! = nil   // pairs: hash, leaf id
+    /// The next node id to hand out; node 0 is the empty stack.
+    nonisolated(unsafe) static var count: UnsafeMutablePointer<UInt64>! = nil
+    /// Nodes [1, emitted) have been written to the trace.
+    nonisolated(unsafe) static var emitted: UInt64 = 1
+
+    static func setUp() -> Bool {
+        guard let n = at_map(nodeCapacity * MemoryLayout<Node>.stride),
+              let i = at_map(nodeSlots * 8),
+              let c = at_map(cacheSlots * 16),
+              let k = at_map(64) else { return false }
+        nodes = n.assumingMemoryBound(to: Node.self)
+        nodeIndex = i.assumingMemoryBound(to: UInt64.self)
+        cache = c.assumingMemoryBound(to: UInt64.self)
+        count = k.assumingMemoryBound(to: UInt64.self)
+        count.pointee = 1
+        emitted = 1
+        return true
+    }
+
+    @inline(__always)
+    static func mix(_ h: UInt64, _ v: UInt64) -> UInt64 {
+        var x = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
+        x ^= x &>> 29
+        return x
+    }
+
+    /// The node id of the stack in `frames[0..<n]` (innermost first); 0 when the tables are full.
+    @inline(__always)
+    static func intern(_ frames: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ n: Int) -> UInt64 {
+        if n == 0 { return 0 }
+        var h: UInt64 = UInt64(n)
+        for i in 0..<n { h = mix(h, UInt64(UInt(bitPattern: frames[i]))) }
+        h |= 1
+        let mask = cacheSlots - 1
+        var slot = Int(truncatingIfNeeded: h &>> 20) & mask
+        for _ in 0..<16 {
+            let entry = cache + slot * 2
+            let key = at_load64(entry)
+            if key == h {
+                let id = at_load64(entry + 1)
+                if id != 0 { return id }
+                return walk(frames, n)          // published key, id still being written
+            }
+            if key == 0 {
+                let id = walk(frames, n)
+                if id != 0 && at_cas64(entry, 0, h) != 0 { at_store64(entry + 1, id) }
+                return id
+            }
+            slot = (slot + 1) & mask
+        }
+        return walk(frames, n)                  // crowded neighbourhood: no caching
+    }
+
+    /// Walks the trie from the outermost frame, adding missing nodes.
+    static func walk(_ frames: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ n: Int) -> UInt64 {
+        var parent: UInt64 = 0
+        var i = n - 1
+        while i >= 0 {
+            parent = child(parent, UInt64(UInt(bitPattern: frames[i])))
+            if parent == 0 { return 0 }
+            i -= 1
+        }
+        return parent
+    }
+
+    /// The node for `ip` under `parent`, added if missing.
+    static func child(_ parent: UInt64, _ ip: UInt64) -> UInt64 {
+        let h = mix(mix(0x51_7CC1_B727_220A, parent), ip)
+        let tag = (h &>> 32) | 1
+        let mask = nodeSlots - 1
+        var slot = Int(truncatingIfNeeded: h) & mask
+        for _ in 0..<nodeSlots {
+            let p = nodeIndex + slot
+            var word = at_load64(p)
+            if word == 0 {
+                let id = at_add64(count, 1) - 1
+                if id >= UInt64(nodeCapacity) || id > UInt64(UInt32.max) { return 0 }
+                let node = nodes + Int(id)
+                node.pointee.ip = ip
+                node.pointee.parent = UInt32(truncatingIfNeeded: parent)
+                at_store32(&node.pointee.ready, 1)
+                if at_cas64(p, 0, (tag &<< 32) | id) != 0 { return id }
+                word = at_load64(p)             // lost the race: look at the winner
+            }
+            if word &>> 32 == tag {
+                let id = word & 0xFFFF_FFFF
+                let node = nodes + Int(id)
+                if node.pointee.ip == ip && UInt64(node.pointee.parent) == parent { return id }
+            }
+            slot = (slot + 1) & mask
+        }
+        return 0
+    }
+
+    /// After fork, in the child: a node another thread was adding will never be finished; make it
+    /// a harmless empty node so the writer does not stop there.
+    static func sealAfterFork() {
+        let end = min(at_load64(count), UInt64(nodeCapacity))
+        var id: UInt64 = 1
+        while id < end {
+            let node = nodes + Int(id)
+            if at_load32(&node.pointee.ready) == 0 { node.pointee.ip = 0; node.pointee.parent = 0; at_store32(&node.pointee.ready, 1) }
+            id += 1
+        }
+        emitted = 1
+    }
+}
