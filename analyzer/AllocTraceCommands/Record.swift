@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+
+/// `alloctrace record [options] -- PROGRAM ARGS...`: runs a program under the recorder.
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a program under the recorder and write its allocation trace.",
+        discussion: """
+            The program's stdin, stdout, stderr and exit status pass through unchanged (a death by \
+            signal N exits 128+N). Every option has an ALLOCTRACE_* environment variable for use \
+            without the launcher: LD_PRELOAD=$(alloctrace preload-path) ALLOCTRACE_OUTPUT=FILE PROGRAM.
+            """
+    )
+
+    /// Trace file (ALLOCTRACE_OUTPUT); %p is replaced by the pid and %n by the program name.
+    @Option(name: .shortAndLong, help: "Trace file; %p is the pid, %n the program name (default alloctrace.%n.%p.atrace).")
+    var output: String?
+
+    @Option(help: "Deepest stack recorded, in frames (ALLOCTRACE_STACK_DEPTH).")
+    var depth: Int?
+
+    @Option(help: "Stack capture: libunwind, fp (frame pointers) or none (ALLOCTRACE_UNWIND).")
+    var unwind: String?
+
+    @Option(name: .customLong("flush-ms"), help: "Flush the trace at least this often (ALLOCTRACE_FLUSH_MS, default 1000).")
+    var flushMs: Int?
+
+    @Option(name: .customLong("rss-ms"), help: "Sample resident memory this often (ALLOCTRACE_RSS_MS, default 20).")
+    var rssMs: Int?
+
+    @Option(name: .customLong("mark-signal"), help: "Signal for `alloctrace mark` (ALLOCTRACE_MARK_SIGNAL: number, RTMAX-N, USR1, off).")
+    var markSignal: String?
+
+    @Option(name: .customLong("zstd-level"), help: "zstd compression level (ALLOCTRACE_ZSTD_LEVEL, default 3).")
+    var zstdLevel: Int?
+
+    @Flag(name: .shortAndLong, help: "Print nothing of alloctrace's own on stderr.")
+    var quiet = false
+
+    @Argument(parsing: .captureForPassthrough, help: "-- PROGRAM [ARGS...]")
+    var command: [String] = []
+
+    func validate() throws {
+        if let unwind, !["libunwind", "fp", "frame-pointers", "none"].contains(unwind) {
+            throw ValidationError("--unwind takes libunwind, fp or none")
+        }
+        if let depth, depth < 1 || depth > 240 { throw ValidationError("--depth takes 1 to 240") }
+        if programAndArguments.isEmpty { throw ValidationError("name the program to run: alloctrace record -- PROGRAM [ARGS...]") }
+    }
+
+    var programAndArguments: [String] {
+        command.first == "--" ? Array(command.dropFirst()) : command
+    }
+
+    func run() throws {
+        let status = try reportingErrors { try launch() }
+        throw ExitCode(status)
+    }
+
+    private func launch() throws -> Int32 {
+        let library = try PreloadLibrary.path()
+        let argv = programAndArguments
+        let cwd = FileManager.default.currentDirectoryPath
+        var pattern = output ?? "alloctrace.%n.%p.atrace"
+        if !pattern.hasPrefix("/") { pattern = cwd + "/" + pattern }
+
+        var env = ProcessInfo.processInfo.environment
+        let existing = env["LD_PRELOAD"].map { " " + $0 } ?? ""
+        env["LD_PRELOAD"] = library + existing
+        env["ALLOCTRACE_OUTPUT"] = pattern
+        if env["SWIFT_BACKTRACE"] == nil { env["SWIFT_BACKTRACE"] = "enable=no" }
+        if let depth { env["ALLOCTRACE_STACK_DEPTH"] = String(depth) }
+        if let unwind { env["ALLOCTRACE_UNWIND"] = unwind }
+        if let flushMs { env["ALLOCTRACE_FLUSH_MS"] = String(flushMs) }
+        if let rssMs { env["ALLOCTRACE_RSS_MS"] = String(rssMs) }
+        if let markSignal { env["ALLOCTRACE_MARK_SIGNAL"] = markSignal }
+        if let zstdLevel { env["ALLOCTRACE_ZSTD_LEVEL"] = String(zstdLevel) }
+
+        let child = try Spawner.spawn(argv, environment: env)
+        let status = Spawner.wait(child)
+        if !quiet { report(pattern: pattern, argv: argv, pid: child) }
+        return status
+    }
+
+    /// Says where the trace went and how to read it, with the traces of children and exec'd images.
+    private func report(pattern: String, argv: [String], pid: pid_t) {
+        let name = URL(fileURLWithPath: argv[0]).lastPathComponent
+        let main = pattern.replacingOccurrences(of: "%p", with: String(pid)).replacingOccurrences(of: "%n", with: name)
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: main) else {
+            printNote("no trace was written to \(main) (see the messages above)")
+            return
+        }
+        let size = (try? fm.attributesOfItem(atPath: main)[.size] as? Int) ?? 0
+        printNote("trace written to \(main) (\(size) bytes)")
+        let dir = URL(fileURLWithPath: main).deletingLastPathComponent().path
+        let base = URL(fileURLWithPath: main).lastPathComponent
+        let others = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(base + ".") }.sorted()
+        for other in others { printNote("also written by a child or exec'd program: \(dir)/\(other)") }
+        printNote("analyse it with: alloctrace summary \(main)")
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages alloctrace builds against, when they are missing.
+#   libunwind-dev  stacks in the recorder
+#   libzstd-dev    trace compression (recorder) and decompression (analyzer)
+#   libdw-dev      symbols, file:line and inlined frames from DWARF (analyzer)
+set -euo pipefail
+packages=(libunwind-dev libzstd-dev libdw-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
