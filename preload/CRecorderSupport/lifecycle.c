@@ -11,7 +11,9 @@
 
 __attribute__((constructor(101))) static void at_constructor(void) { alloctrace_recorder_start(); }
 
-__attribute__((destructor)) static void at_destructor(void) { alloctrace_recorder_finish(0, 0); }
+/* Runs before the on_exit handler when the library was preloaded (its handler was registered
+ * before libc registered the loader's finaliser): flush only, the handler writes the end. */
+__attribute__((destructor)) static void at_destructor(void) { alloctrace_recorder_flush(); }
 
 /* on_exit learns the exit status, and runs after the program's own atexit handlers (registered
  * later, run earlier) so their frees are recorded. */

@@ -11,6 +11,9 @@ public func alloctraceRecorderFinish(_ reason: Int32, _ status: Int32) {
     Lifecycle.finish(reason: UInt8(truncatingIfNeeded: reason), status: status)
 }
 
+@_cdecl("alloctrace_recorder_flush")
+public func alloctraceRecorderFlush() { Lifecycle.flushFromDestructor() }
+
 @_cdecl("alloctrace_before_exec")
 public func alloctraceBeforeExec(_ path: UnsafePointer<CChar>?) { Lifecycle.beforeExec(path) }
 

@@ -35,9 +35,9 @@ enum Lifecycle {
         if G.pointee.fd < 0 { return }
         guard Writer.open() else { return }
         Writer.processRecord()
+        _ = ThreadSlots.register(t)                  // the main thread is thread 1
         ThreadSlots.prepare(G.pointee.orphan, tid: 0)
         at_store32(&G.pointee.orphan.pointee.state, UInt32(AT_SLOT_ACTIVE))
-        _ = ThreadSlots.register(t)
         at_install_fork_handlers()
         at_install_signal_handlers()
         at_store32(&G.pointee.status, UInt32(AT_RECORDING))
@@ -66,6 +66,23 @@ enum Lifecycle {
         Writer.endRecord(reason: reason, status: status)
         close(G.pointee.fd)
         G.pointee.fd = -1
+        at_unlock(&G.pointee.writer_lock)
+    }
+
+    /// The ELF destructor. With a preloaded library it usually runs *before* the on_exit handler
+    /// that knows the exit status, so it only makes the data safe; `finish` writes the end.
+    static func flushFromDestructor() {
+        if getpid() != G.pointee.pid || at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
+        if at_load32(&G.pointee.child_pending) != 0 { return }
+        let t = T
+        let depth = t.pointee.depth
+        t.pointee.depth = depth + 1
+        defer { t.pointee.depth = depth }
+        guard at_lock_bounded(&G.pointee.writer_lock, 200_000) != 0 else { return }
+        if at_load32(&G.pointee.status) == UInt32(AT_RECORDING) {
+            Writer.round(sync: true)
+            Writer.flush()
+        }
         at_unlock(&G.pointee.writer_lock)
     }
 

@@ -264,6 +264,7 @@ void *alloctrace_hook_swift_alloc_object(const void *metadata, size_t size, size
                                           void *(*original)(const void *, size_t, size_t));
 void alloctrace_recorder_start(void);
 void alloctrace_recorder_finish(int reason, int status);
+void alloctrace_recorder_flush(void);
 void alloctrace_before_exec(const char *path);
 void alloctrace_after_failed_exec(void);
 void alloctrace_fork_prepare(void);

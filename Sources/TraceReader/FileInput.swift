@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A file opened read-only and read sequentially.
+final class FileInput {
+    let path: String
+    private let fd: Int32
+
+    init(path: String) throws(TraceError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw .unreadable(path: path, reason: FileInput.systemMessage(errno)) }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Reads up to `count` bytes; returns fewer only at the end of the file (0 there).
+    func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(TraceError) -> Int {
+        var done = 0
+        while done < count {
+            let n = Glibc.read(fd, buffer + done, count - done)
+            if n > 0 { done += n; continue }
+            if n == 0 { break }
+            let e = errno
+            if e == EINTR { continue }
+            throw .unreadable(path: path, reason: FileInput.systemMessage(e))
+        }
+        return done
+    }
+
+    static func systemMessage(_ code: Int32) -> String {
+        guard let s = strerror(code) else { return "error \(code)" }
+        return String(cString: s)
+    }
+}

@@ -1,0 +1,74 @@
+import TraceFormat
+
+/// An alloctrace trace file: its header and `process` record on opening; its definitions (modules,
+/// threads, stacks, types, mark labels, clock pairs) filled in as a replay reads the records.
+public final class TraceReader {
+    public let path: String
+    /// The header's format version (always the one this reader reads; others fail to open).
+    public let formatVersion: UInt16
+    /// The header's flags (reserved, 0).
+    public let flags: UInt16
+    /// False when the file ends inside its header (a trace cut short before any record).
+    public let headerComplete: Bool
+    /// The `process` record; nil only when the trace was cut short before it.
+    public internal(set) var process: TraceProcess?
+
+    /// Modules in the order they were loaded (a module unloaded and loaded again appears twice).
+    public internal(set) var modules: [TraceModule] = []
+    /// Threads by index (the latest name for each).
+    public internal(set) var threads: [UInt32: TraceThread] = [:]
+    /// The stack trie.
+    public internal(set) var stacks = StackTable()
+    /// Swift types by id.
+    public internal(set) var types = TypeTable()
+    /// Ticks -> nanoseconds, with the pairs read so far.
+    public internal(set) var clock: TickClock
+
+    let markLabels = MarkLabels()
+    /// Index in `modules` of the latest module with each id.
+    var moduleSlot: [UInt64: Int] = [:]
+
+    /// Opens the trace: checks the header and reads the `process` record.
+    public init(path: String) throws(TraceError) {
+        let session = try TraceSession(path: path)
+        self.path = path
+        formatVersion = session.version
+        flags = session.flags
+        headerComplete = session.headerComplete
+        if let first = try session.framer.next() {
+            guard first.kind == RecordKind.process.rawValue else {
+                throw .corrupt(path: path, detail: "the first record is \(TraceRecord.kindName(first.kind)), not process")
+            }
+            var c = ByteCursor(first.payload)
+            do throws(FieldError) {
+                process = try TraceProcess.parse(&c)
+            } catch {
+                throw .corrupt(path: path, detail: "record 1 (process, \(first.payload.count) bytes): \(error.message)")
+            }
+        }
+        clock = TickClock(process: process)
+    }
+
+    /// Mark labels read so far; `TraceEvent.labelIndex` indexes this.
+    public var labels: [String] { markLabels.strings }
+
+    /// The label of a `mark` event (nil if the index is not known).
+    public func label(of event: TraceEvent) -> String? {
+        let i = Int(event.labelIndex)
+        return i < markLabels.strings.count ? markLabels.strings[i] : nil
+    }
+
+    /// Threads sorted by index.
+    public var threadList: [TraceThread] { threads.values.sorted { $0.index < $1.index } }
+
+    /// Forgets every definition, before a replay reads them again.
+    func resetDefinitions() {
+        modules = []
+        moduleSlot = [:]
+        threads = [:]
+        stacks = StackTable()
+        types = TypeTable()
+        markLabels.strings = []
+        clock = TickClock(process: process)
+    }
+}
