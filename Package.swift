@@ -26,7 +26,13 @@ let package = Package(
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
         .target(name: "TraceReader", dependencies: ["TraceFormat", "CZstd"], path: "Sources/TraceReader"),
+        .target(name: "TraceAnalysis", dependencies: ["TraceReader", "TraceFormat"], path: "Sources/TraceAnalysis"),
         .target(name: "AllocTraceMarks", path: "Sources/AllocTraceMarks"),
+        .systemLibrary(name: "CLibdw", path: "Sources/CLibdw", pkgConfig: "libdw",
+                       providers: [.apt(["libdw-dev"])]),
+        // Return addresses -> frames (libdw, Swift and C++ demangling), offline.
+        .target(name: "Symbolication", dependencies: ["CLibdw", "TraceReader"], path: "Sources/Symbolication",
+                linkerSettings: [.linkedLibrary("stdc++")]),
 
         // --- recorder (LD_PRELOAD library) -----------------------------------------------------
         .target(
@@ -59,9 +65,20 @@ let package = Package(
         // C samples find include/alloctrace.h through "../../../include" (relative to samples/c/<name>).
         .executableTarget(name: "sample-entrypoints", path: "samples/c/entrypoints",
                           cSettings: [.headerSearchPath("../../../include")]),
+        .executableTarget(name: "sample-threads", path: "samples/c/threads",
+                          cSettings: [.headerSearchPath("../../../include")]),
+        .executableTarget(name: "sample-fork", path: "samples/c/fork",
+                          cSettings: [.headerSearchPath("../../../include")]),
+        .executableTarget(name: "sample-exec", path: "samples/c/exec",
+                          cSettings: [.headerSearchPath("../../../include")]),
+        .executableTarget(name: "sample-long", path: "samples/c/long",
+                          cSettings: [.headerSearchPath("../../../include")]),
+        .executableTarget(name: "sample-cxx", path: "samples/c/cxx",
+                          cxxSettings: [.headerSearchPath("../../../include")]),
 
         // --- tests ---------------------------------------------------------------------------
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "TraceReader", "CZstd"], path: "Tests/TraceFormatTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["TraceReader", "TraceFormat"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "SymbolicationTests", dependencies: ["Symbolication"], path: "Tests/SymbolicationTests"),
     ]
 )

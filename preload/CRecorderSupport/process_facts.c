@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -217,3 +218,28 @@ static int at_self_cb(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 
 void at_find_self_text(void) { dl_iterate_phdr(at_self_cb, (void *)(uintptr_t)&at_capture_libunwind); }
+
+void at_read_own_name(at_slot *s) {
+    char buf[17] = {0};
+    if (prctl(PR_GET_NAME, buf, 0, 0, 0) != 0) buf[0] = 0;
+    memcpy(s->name, buf, sizeof s->name);
+    s->name[sizeof s->name - 1] = 0;
+}
+
+void at_refresh_thread_names(void) {
+    if (!at_g.slots) return;
+    uint32_t high = __atomic_load_n(&at_g.slot_high, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < high; i++) {
+        at_slot *s = &at_g.slots[i];
+        if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != AT_SLOT_ACTIVE) continue;
+        char buf[32];
+        int n = at_thread_name(s->tid, buf, (int)sizeof buf - 1);
+        if (n <= 0) continue;
+        if (n > 15) n = 15;
+        buf[n] = 0;
+        if (strcmp(buf, s->name) != 0) {
+            memcpy(s->name, buf, (size_t)n + 1);
+            __atomic_store_n(&s->name_dirty, 1, __ATOMIC_RELEASE);
+        }
+    }
+}

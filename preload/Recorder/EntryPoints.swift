@@ -40,8 +40,10 @@ public func alloctraceThreadExit() {
 
 @_cdecl("alloctrace_thread_renamed")
 public func alloctraceThreadRenamed() {
-    guard let slots = G.pointee.slots else { return }
-    for i in 0..<Int(at_load32(&G.pointee.slot_high)) { slots[i].name_dirty = 1 }
+    let t = T
+    t.pointee.depth += 1
+    at_refresh_thread_names()
+    t.pointee.depth -= 1
 }
 
 @_cdecl("alloctrace_modules_changed")

@@ -174,9 +174,7 @@ enum Writer {
         if orphan {
             r.staticString("(threads after exit)")
         } else {
-            let name = scratch + scratchBytes / 2
-            let n = at_thread_name(s.pointee.tid, UnsafeMutableRawPointer(name).assumingMemoryBound(to: CChar.self), 64)
-            r.bytes(name, Int(n))
+            r.cString(at_slot_name(s))
         }
         emit(.thread, r)
         s.pointee.announced = 1

@@ -57,7 +57,14 @@ typedef struct at_slot {
     uint64_t prev_stack;
     uint64_t start_ticks;
     void **frames;             /* AT_MAX_FRAMES scratch entries for stack capture */
+    char name[16];             /* the thread's name, read when it registers or is renamed */
 } at_slot;
+
+static inline char *at_slot_name(at_slot *s) { return s->name; }
+/* Reads the calling thread's name into its slot (prctl: no /proc, works until the thread ends). */
+void at_read_own_name(at_slot *s);
+/* Re-reads every live thread's name after pthread_setname_np (which may name another thread). */
+void at_refresh_thread_names(void);
 
 /* Per-thread state reached through initial-exec TLS. */
 enum { AT_THREAD_NEW = 0, AT_THREAD_LIVE = 1, AT_THREAD_GONE = 2, AT_THREAD_INTERNAL = 3 };
