@@ -93,9 +93,11 @@ void at_start_writer_thread(void) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    /* the writer must not receive the target's signals */
+    /* the writer must not receive the target's signals, but it takes the mark signal: a target
+     * (or the launcher's parent) may block that signal in every one of its own threads */
     sigset_t all, old;
     sigfillset(&all);
+    if (at_g.mark_signal > 0) sigdelset(&all, (int)at_g.mark_signal);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     if (pthread_create(&t, &attr, alloctrace_writer_main, NULL) == 0) {
         pthread_setname_np(t, "alloctrace");

@@ -1,0 +1,110 @@
+import Foundation
+import TraceFormat
+import TraceReader
+
+/// Runs the real built products (alloctrace, the recorder library, the samples) as processes.
+enum Toolbox {
+    /// The build folder holding this test bundle and every product beside it.
+    static let binDir: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+    }()
+
+    static func bin(_ name: String) -> String { binDir + "/" + name }
+    static var alloctrace: String { bin("alloctrace") }
+
+    struct Result {
+        var status: Int32
+        var stdout: Data
+        var stderr: String
+        var out: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    /// Runs a program to completion; stdin is /dev/null.
+    @discardableResult
+    static func run(_ path: String, _ args: [String], environment: [String: String]? = nil,
+                    cwd: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        if let environment { p.environment = environment }
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        // files, not pipes: nothing to drain while the program runs
+        let dir = NSTemporaryDirectory() + "alloctrace-run-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+        FileManager.default.createFile(atPath: dir + "/err", contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        try out.close()
+        try err.close()
+        let outData = try Data(contentsOf: URL(fileURLWithPath: dir + "/out"))
+        let errData = try Data(contentsOf: URL(fileURLWithPath: dir + "/err"))
+        let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
+        return Result(status: status, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// A fresh private folder for one test's traces.
+    static func scratch(_ name: String) throws -> String {
+        let dir = NSTemporaryDirectory() + "alloctrace-tests-\(getpid())/\(name)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// `alloctrace record -q -o DIR/trace.atrace -- PROGRAM ARGS`; returns the run and the trace path.
+    static func record(_ program: String, _ args: [String] = [], in dir: String, options: [String] = []) throws -> (Result, String) {
+        let trace = dir + "/trace.atrace"
+        let r = try run(alloctrace, ["record", "-q", "-o", trace] + options + ["--", program] + args)
+        return (r, trace)
+    }
+
+    /// Files in `dir` whose names start with `prefix`, sorted.
+    static func files(in dir: String, prefix: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(prefix) }.sorted().map { dir + "/" + $0 }
+    }
+}
+
+/// A decoded trace: every event in merged order, with the reader's tables.
+struct DecodedTrace {
+    let reader: TraceReader
+    let events: [TraceEvent]
+    let summary: ReplaySummary
+
+    init(_ path: String) throws {
+        reader = try TraceReader(path: path)
+        var all: [TraceEvent] = []
+        summary = try reader.replay { batch in all.append(contentsOf: batch) }
+        events = all
+    }
+
+    var labels: [String] { events.filter { $0.kind == .mark }.map { reader.label(of: $0) ?? "" } }
+
+    /// Events strictly between the first mark `from` and the first mark `to` after it (all threads).
+    func between(_ from: String, _ to: String) -> [TraceEvent] {
+        guard let a = events.firstIndex(where: { $0.kind == .mark && reader.label(of: $0) == from }),
+              let b = events[(a + 1)...].firstIndex(where: { $0.kind == .mark && reader.label(of: $0) == to })
+        else { return [] }
+        return Array(events[(a + 1)..<b])
+    }
+
+    func count(_ kind: EventKind, in list: [TraceEvent]? = nil) -> Int {
+        (list ?? events).filter { $0.kind == kind }.count
+    }
+
+    func sizes(_ kind: EventKind, in list: [TraceEvent]? = nil) -> [UInt64] {
+        (list ?? events).filter { $0.kind == kind }.map(\.size)
+    }
+
+    /// Thread index of the thread with this name.
+    func thread(named name: String) -> UInt32? {
+        reader.threadList.first { $0.name == name }?.index
+    }
+
+    func typeName(_ e: TraceEvent) -> String? { e.typeID == 0 ? nil : reader.types[e.typeID]?.name }
+}
