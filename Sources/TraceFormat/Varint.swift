@@ -44,3 +44,25 @@ public enum Varint {
         return n
     }
 }
+
+/// Address deltas: allocators return 16-byte aligned blocks, so the delta is stored divided by 16
+/// with one flag bit; an unaligned delta adds one byte with its low four bits.
+///
+/// `varint((zigzag(delta >> 4) << 1) | unaligned)`, then `u8 (delta & 15)` when unaligned.
+public enum AddressDelta {
+    @inlinable @inline(__always)
+    public static func write(_ address: UInt64, against base: UInt64, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        let d = Int64(bitPattern: address &- base)
+        let low = UInt8(truncatingIfNeeded: d & 15)
+        let v = (Varint.zigzag(d &>> 4) &<< 1) | (low != 0 ? 1 : 0)
+        var q = Varint.write(v, to: p)
+        if low != 0 { q.pointee = low; q += 1 }
+        return q
+    }
+
+    /// Rebuilds the delta from the varint `v` and, when `v` is odd, the following low-bits byte.
+    @inlinable @inline(__always)
+    public static func delta(_ v: UInt64, low: UInt8) -> Int64 {
+        (Varint.unzigzag(v &>> 1) &<< 4) | Int64(low & 15)
+    }
+}

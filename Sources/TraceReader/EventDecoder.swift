@@ -38,10 +38,17 @@ struct EventFields {
         return Int64(bitPattern: v &>> 1) ^ -Int64(bitPattern: v & 1)
     }
 
-    /// `base` plus a signed delta, wrapping (addresses).
+    /// `base` plus an address delta (TraceFormat.AddressDelta), wrapping.
     @inline(__always)
     mutating func address(against base: UInt64) throws(EventError) -> UInt64 {
-        base &+ UInt64(bitPattern: try signed())
+        let v = try unsigned()
+        var low: UInt8 = 0
+        if v & 1 != 0 {
+            guard q < end else { throw .truncated(kind: kind) }
+            low = q.pointee
+            q += 1
+        }
+        return base &+ UInt64(bitPattern: AddressDelta.delta(v, low: low))
     }
 
     /// A stack id: `base` plus a signed delta, which must stay within 32 bits.

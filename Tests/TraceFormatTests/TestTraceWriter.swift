@@ -218,8 +218,12 @@ struct ChunkWriter {
         TestTraceWriter.varint(t - ticks, into: &bytes)
         ticks = t
     }
+    /// FORMAT.md's address delta: (zigzag(delta >> 4) << 1) | unaligned, then the low bits.
     private mutating func addrDelta(_ a: UInt64, against base: UInt64) {
-        TestTraceWriter.svarint(Int64(bitPattern: a &- base), into: &bytes)
+        let d = Int64(bitPattern: a &- base)
+        let low = UInt8(truncatingIfNeeded: d & 15)
+        TestTraceWriter.varint((Varint.zigzag(d >> 4) << 1) | (low != 0 ? 1 : 0), into: &bytes)
+        if low != 0 { bytes.append(low) }
     }
     private mutating func stackDelta(_ s: UInt32) {
         TestTraceWriter.svarint(Int64(s) - Int64(stack), into: &bytes)

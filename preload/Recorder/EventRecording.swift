@@ -56,7 +56,7 @@ enum EventRecording {
         var p = b.pointee.data + Int(b.pointee.used)
         p.pointee = type != 0 ? kind | EventKind.typedFlag : kind
         p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
-        p = Varint.writeSigned(Int64(bitPattern: address &- s.pointee.prev_addr), to: p)
+        p = AddressDelta.write(address, against: s.pointee.prev_addr, to: p)
         p = Varint.write(size, to: p)
         p = Varint.writeSigned(Int64(bitPattern: stack &- s.pointee.prev_stack), to: p)
         if kind >= EventKind.memalign.rawValue && kind <= EventKind.alignedAlloc.rawValue {
@@ -76,7 +76,7 @@ enum EventRecording {
         var p = b.pointee.data + Int(b.pointee.used)
         p.pointee = EventKind.free.rawValue
         p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
-        p = Varint.writeSigned(Int64(bitPattern: address &- s.pointee.prev_addr), to: p)
+        p = AddressDelta.write(address, against: s.pointee.prev_addr, to: p)
         s.pointee.prev_addr = address
         finish(s, b, p, ticks: ticks)
     }
@@ -90,8 +90,8 @@ enum EventRecording {
         var p = b.pointee.data + Int(b.pointee.used)
         p.pointee = kind
         p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
-        p = Varint.writeSigned(Int64(bitPattern: old &- s.pointee.prev_addr), to: p)
-        p = Varint.writeSigned(Int64(bitPattern: new &- old), to: p)
+        p = AddressDelta.write(old, against: s.pointee.prev_addr, to: p)
+        p = AddressDelta.write(new, against: old, to: p)
         p = Varint.write(size, to: p)
         p = Varint.writeSigned(Int64(bitPattern: stack &- s.pointee.prev_stack), to: p)
         s.pointee.prev_addr = new != 0 ? new : old

@@ -110,6 +110,7 @@ typedef struct at_globals {
     int32_t fd;
     int32_t pid;
     uint32_t clock_kind;       /* TraceFormat.ClockKind */
+    uint32_t tick_shift;       /* ticks in the trace are clock >> tick_shift */
     uint32_t writer_lock;      /* held by whoever runs a writer round */
     uint32_t work;             /* futex word: bumped on every buffer hand-off */
     uint32_t writer_sleeping;
@@ -186,10 +187,10 @@ static inline uint64_t at_ticks(void) {
         /* rdtscp waits for earlier instructions, so ticks cannot be read before the lock was taken */
         uint32_t lo, hi, aux;
         __asm__ __volatile__("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
-        return ((uint64_t)hi << 32) | lo;
+        return (((uint64_t)hi << 32) | lo) >> at_g.tick_shift;
     }
 #endif
-    return at_monotonic_ns();
+    return at_monotonic_ns() >> at_g.tick_shift;
 }
 /* 1 when the TSC is the kernel's clocksource (so it is synchronised across CPUs and constant). */
 int at_tsc_usable(void);
