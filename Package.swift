@@ -34,6 +34,10 @@ let package = Package(
         .target(name: "Symbolication", dependencies: ["CLibdw", "TraceReader"], path: "Sources/Symbolication",
                 linkerSettings: [.linkedLibrary("stdc++")]),
 
+        // Renderers: text tables, JSON; one report a file over the replay's model.
+        .target(name: "TraceReports", dependencies: ["TraceAnalysis", "Symbolication", "TraceReader", "TraceFormat"],
+                path: "Sources/TraceReports"),
+
         // --- recorder (LD_PRELOAD library) -----------------------------------------------------
         .target(
             name: "CRecorderSupport",
@@ -53,7 +57,7 @@ let package = Package(
         .target(
             name: "AllocTraceCommands",
             dependencies: [
-                "TraceReader", "TraceFormat",
+                "TraceReader", "TraceFormat", "TraceAnalysis", "TraceReports", "Symbolication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "analyzer/AllocTraceCommands"

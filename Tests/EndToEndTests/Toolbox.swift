@@ -11,6 +11,10 @@ enum Toolbox {
     }()
 
     static func bin(_ name: String) -> String { binDir + "/" + name }
+
+    /// The package's top folder (this file is Tests/EndToEndTests/Toolbox.swift).
+    static let sourceRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
     static var alloctrace: String { bin("alloctrace") }
 
     struct Result {
@@ -60,6 +64,7 @@ enum Toolbox {
     /// `alloctrace record -q -o DIR/trace.atrace -- PROGRAM ARGS`; returns the run and the trace path.
     static func record(_ program: String, _ args: [String] = [], in dir: String, options: [String] = []) throws -> (Result, String) {
         let trace = dir + "/trace.atrace"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let r = try run(alloctrace, ["record", "-q", "-o", trace] + options + ["--", program] + args)
         return (r, trace)
     }

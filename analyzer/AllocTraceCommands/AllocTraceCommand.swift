@@ -10,6 +10,13 @@ public struct AllocTraceCommand: ParsableCommand {
             PreloadPath.self,
             Mark.self,
             Dump.self,
+            Summary.self,
+            Top.self,
+            Types.self,
+            Marks.self,
+            Growth.self,
+            Diff.self,
+            Lines.self,
         ]
     )
 

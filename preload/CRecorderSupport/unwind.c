@@ -5,14 +5,16 @@
 
 #include <libunwind.h>
 
+/* Drops every frame of the recorder's own code: the hooks at the top, and, with the Swift runtime
+ * hook, the recorder's frames between swift_allocObject and the allocation it forwards. */
 static int at_drop_own_frames(void **frames, int n) {
-    int skip = 0;
-    while (skip < n && (uint64_t)frames[skip] >= at_g.self_text_start &&
-           (uint64_t)frames[skip] < at_g.self_text_end)
-        skip++;
-    if (skip == 0) return n;
-    for (int i = skip; i < n; i++) frames[i - skip] = frames[i];
-    return n - skip;
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t ip = (uint64_t)frames[i];
+        if (ip >= at_g.self_text_start && ip < at_g.self_text_end) continue;
+        frames[kept++] = frames[i];
+    }
+    return kept;
 }
 
 int at_capture_libunwind(void **frames, int max) {

@@ -1,0 +1,98 @@
+import Symbolication
+import TraceReader
+
+/// Names the stacks of one trace: symbolized frames, and the function that made the allocation.
+///
+/// Frames of the allocator itself (operator new, the Swift runtime's allocation entry points) are
+/// dropped from the inside of each stack, so a stack starts at the code that asked for memory.
+public final class StackResolver {
+    public let reader: TraceReader
+    public let symbolizer: Symbolizer
+    private var framesCache: [UInt32: [Frame]] = [:]
+
+    public init(reader: TraceReader) {
+        self.reader = reader
+        symbolizer = Symbolizer(modules: reader.modules)
+    }
+
+    /// Warnings about modules that could not be symbolized (changed or missing binaries).
+    public var warnings: [String] { symbolizer.warnings }
+
+    /// Frames of `stack`, innermost first, allocator frames dropped; empty for stack 0 or unknown ids.
+    public func frames(_ stack: UInt32) -> [Frame] {
+        if let known = framesCache[stack] { return known }
+        var frames: [Frame] = []
+        if let ips = reader.stacks.frames(stack) {
+            frames = symbolizer.symbolize(stack: ips)
+            let firstUser = frames.firstIndex { !StackResolver.isAllocatorFrame($0) } ?? frames.count
+            if firstUser < frames.count { frames.removeFirst(firstUser) }
+        }
+        framesCache[stack] = frames
+        return frames
+    }
+
+    /// The allocating function of `stack` (its innermost user frame), or `(unknown)`.
+    public func function(_ stack: UInt32) -> String {
+        if stack == 0 { return "(no stack)" }
+        guard reader.stacks.frames(stack) != nil else { return "(unknown stack \(stack))" }
+        guard let f = frames(stack).first else { return "(allocator)" }
+        return StackResolver.shortName(f)
+    }
+
+    /// `function at file:line` for the innermost user frame.
+    public func location(_ stack: UInt32) -> String {
+        guard let f = frames(stack).first else { return function(stack) }
+        return StackResolver.describe(f)
+    }
+
+    /// C++ names without template arguments and parameter lists
+    /// (`swift::ConcurrentReadableHashMap::resize`); Swift and C names as they are.
+    public static func shortName(_ f: Frame) -> String {
+        guard f.rawName?.hasPrefix("_Z") == true else { return f.function }
+        var out = ""
+        var angle = 0, paren = 0
+        var name = f.function
+        for prefix in ["void ", "bool ", "int "] where name.hasPrefix(prefix) { name.removeFirst(prefix.count) }
+        for c in name {
+            switch c {
+            case "<": angle += 1
+            case ">": if angle > 0 { angle -= 1 }
+            case "(": paren += 1
+            case ")": if paren > 0 { paren -= 1 }
+            default: if angle == 0 && paren == 0 { out.append(c) }
+            }
+        }
+        return out.isEmpty ? f.function : out
+    }
+
+    public static func describe(_ f: Frame) -> String {
+        var s = shortName(f)
+        if let file = f.file {
+            s += " at " + file
+            if let line = f.line { s += ":\(line)" }
+        } else {
+            s += " (\(f.module)+0x" + String(f.moduleOffset, radix: 16) + ")"
+        }
+        return s
+    }
+
+    static let allocatorFunctions: Set<String> = [
+        "malloc", "calloc", "realloc", "free", "reallocarray", "posix_memalign", "aligned_alloc", "memalign",
+        "valloc", "pvalloc", "operator new(unsigned long)", "operator new[](unsigned long)",
+        "operator new(unsigned long, std::align_val_t)", "operator new[](unsigned long, std::align_val_t)",
+        "operator new(unsigned long, std::nothrow_t const&)", "operator new[](unsigned long, std::nothrow_t const&)",
+        "swift_slowAlloc", "swift_allocObject", "_swift_allocObject_", "__swift_allocObject_", "swift_allocBox",
+        "swift_bufferAllocate", "swift_allocEmptyBox", "swift::swift_slowAlloc(unsigned long, unsigned long)",
+        "swift_slowAllocTyped",
+    ]
+
+    /// True for frames that belong to the allocator rather than to the code that asked for memory.
+    public static func isAllocatorFrame(_ f: Frame) -> Bool {
+        if allocatorFunctions.contains(f.function) { return true }
+        if f.function.hasPrefix("operator new") { return true }
+        if f.module == "libswiftCore.so" && (f.function.hasPrefix("swift_alloc") || f.function.hasPrefix("swift_slowAlloc")
+            || f.function.hasPrefix("swift::swift_slowAlloc") || f.function.hasPrefix("_swift_alloc")
+            || f.function.hasPrefix("__swift_alloc")) { return true }
+        return false
+    }
+}

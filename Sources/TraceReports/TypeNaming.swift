@@ -1,0 +1,25 @@
+import TraceAnalysis
+import TraceReader
+
+/// Names the groups of a heap snapshot: a Swift type by its name, any other block by its entry
+/// point and allocating function (`malloc@parse_header`), so every live byte lands in some row.
+struct TypeNaming {
+    let reader: TraceReader
+    let resolver: StackResolver
+
+    func name(_ key: HeapSnapshot.Key) -> String {
+        if key.type != 0 { return reader.types[key.type]?.name ?? "(type \(key.type))" }
+        return "malloc@" + resolver.function(key.stack)
+    }
+
+    /// Snapshot groups merged by name.
+    func tallies(_ groups: [HeapSnapshot.Key: HeapSnapshot.Tally]) -> [String: HeapSnapshot.Tally] {
+        var out: [String: HeapSnapshot.Tally] = [:]
+        for (k, t) in groups {
+            let n = name(k)
+            out[n, default: .init()].blocks += t.blocks
+            out[n, default: .init()].bytes += t.bytes
+        }
+        return out
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import TraceAnalysis
+import TraceReader
+import TraceReports
+
+/// Options every analysis command takes.
+struct OutputOptions: ParsableArguments {
+    /// Print JSON (stable keys, docs/JSON.md) instead of a table.
+    @Flag(help: "Print JSON instead of a table (keys in docs/JSON.md).")
+    var json = false
+}
+
+/// Opens a trace and replays it, turning every failure into one clear line.
+enum Analysis {
+    static func replay(_ path: String, _ request: ReplayRequest) throws -> HeapReplay {
+        let reader: TraceReader
+        do { reader = try TraceReader(path: path) } catch { throw CommandError(error.description) }
+        let replay = HeapReplay(reader: reader, request: request)
+        let terminal = isatty(2) != 0
+        if terminal {
+            replay.progress = { n in
+                FileHandle.standardError.write(Data("\ralloctrace: \(Formatting.count(n)) events...".utf8))
+            }
+        }
+        defer { if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+        do {
+            try replay.run()
+        } catch let e as TraceError {
+            throw CommandError(e.description)
+        } catch let e as UnknownMoment {
+            throw CommandError(e.description)
+        }
+        if !replay.replaySummary.complete {
+            printNote("warning: \(path): the trace was cut short (\(replay.replaySummary.cutShortReason ?? "no end record")); figures cover what it holds")
+        }
+        return replay
+    }
+
+    /// Prints the report as JSON or text.
+    static func emit<R: Encodable>(_ report: R, json: Bool, text: (R) -> String) throws {
+        if json { print(try JSONOutput.render(report), terminator: "") } else { print(text(report), terminator: "") }
+    }
+}

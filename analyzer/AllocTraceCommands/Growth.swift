@@ -1,0 +1,41 @@
+import ArgumentParser
+import TraceAnalysis
+import TraceReports
+
+/// `alloctrace growth TRACE --from A --to B`: what grew between two moments, by type.
+struct Growth: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per type, live count and bytes at two moments and the increase (objgraph's show_growth).",
+        discussion: "Moments are mark labels, #N for the N-th mark, seconds (2.5 or 2.5s), start or end."
+    )
+
+    @Argument(help: "A trace written by `alloctrace record`.")
+    var trace: String
+
+    @Option(help: "The earlier moment.")
+    var from: Moment = .start
+
+    @Option(help: "The later moment.")
+    var to: Moment = .end
+
+    @Flag(help: "Also show where the blocks allocated in between and still live were allocated.")
+    var sites = false
+
+    @Flag(help: "Also list types that did not change.")
+    var all = false
+
+    @Option(help: "Show at most this many rows.")
+    var limit: Int?
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try reportingErrors {
+            let request = ReplayRequest(moments: [from, to], survivorsFrom: sites ? from : nil, survivorsUntil: sites ? to : nil)
+            let replay = try Analysis.replay(trace, request)
+            let report = GrowthReport(replay: replay, resolver: StackResolver(reader: replay.reader), from: from, to: to,
+                                      sites: sites, all: all, limit: limit)
+            try Analysis.emit(report, json: output.json) { $0.text() }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import TraceAnalysis
+import TraceReports
+
+/// `alloctrace lines TRACE SOURCE_FILE`: the source file with allocation figures on each line.
+struct Lines: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A source file line by line: allocations made there (directly or inlined), bytes, bytes live at the peak, bytes never freed."
+    )
+
+    @Argument(help: "A trace written by `alloctrace record`.")
+    var trace: String
+
+    @Argument(help: "The source file to print.")
+    var source: String
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try reportingErrors {
+            guard FileManager.default.isReadableFile(atPath: source) else { throw CommandError("cannot read source file \(source)") }
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
+            let report = try LinesReport(replay: replay, resolver: StackResolver(reader: replay.reader), sourcePath: source)
+            try Analysis.emit(report, json: output.json) { $0.text() }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+import TraceAnalysis
+import TraceReports
+
+/// `alloctrace marks TRACE`: the marks of a trace with the live heap and RSS at each.
+struct Marks: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Every mark with its label, time, live heap and RSS.")
+
+    @Argument(help: "A trace written by `alloctrace record`.")
+    var trace: String
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try reportingErrors {
+            let replay = try Analysis.replay(trace, ReplayRequest())
+            try Analysis.emit(MarksReport(replay: replay), json: output.json) { $0.text() }
+        }
+    }
+}

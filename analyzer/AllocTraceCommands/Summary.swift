@@ -1,0 +1,26 @@
+import ArgumentParser
+import TraceAnalysis
+import TraceReports
+
+/// `alloctrace summary TRACE`: the whole trace in one page.
+struct Summary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Duration, calls, bytes, peak heap and RSS, leaks, temporaries, threads and the top sites."
+    )
+
+    @Argument(help: "A trace written by `alloctrace record`.")
+    var trace: String
+
+    @Option(help: "How many sites to list by peak and by bytes not freed.")
+    var top = 3
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try reportingErrors {
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
+            let report = SummaryReport(replay: replay, resolver: StackResolver(reader: replay.reader), topSites: top)
+            try Analysis.emit(report, json: output.json) { $0.text() }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import TraceAnalysis
+import TraceReports
+
+extension SiteMetric: ExpressibleByArgument {}
+
+/// `alloctrace top TRACE --by METRIC`: allocation sites ranked, with their full stacks.
+struct Top: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Allocation sites ranked by allocations, bytes, peak, leaked or temporary.")
+
+    @Argument(help: "A trace written by `alloctrace record`.")
+    var trace: String
+
+    @Option(help: "Rank by allocations, bytes, peak, leaked or temporary.")
+    var by: SiteMetric = .bytes
+
+    @Option(help: "How many sites to show.")
+    var limit = 10
+
+    @Option(help: "Merge sites by `stack` (default) or by allocating `function`.")
+    var group: String = "stack"
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if group != "stack" && group != "function" { throw ValidationError("--group takes stack or function") }
+        if limit < 1 { throw ValidationError("--limit takes a positive number") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
+            let report = TopReport(replay: replay, resolver: StackResolver(reader: replay.reader), by: by,
+                                   groupByFunction: group == "function", limit: limit)
+            try Analysis.emit(report, json: output.json) { $0.text() }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import TraceAnalysis
+import TraceReports
+
+extension Moment: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+
+/// `alloctrace types TRACE [--at MOMENT]`: live objects grouped by type, most common first.
+struct Types: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Live objects by type at a moment, most common first (objgraph's show_most_common_types).",
+        discussion: "MOMENT is a mark's label, #N for the N-th mark, a time in seconds (2.5 or 2.5s), start or end."
+    )
+
+    @Argument(help: "A trace written by `alloctrace record`.")
+    var trace: String
+
+    @Option(help: "The moment: a mark label, #N, seconds, start or end.")
+    var at: Moment = .end
+
+    @Option(help: "Show at most this many types.")
+    var limit: Int?
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try reportingErrors {
+            let replay = try Analysis.replay(trace, ReplayRequest(moments: [at]))
+            let report = TypesReport(replay: replay, resolver: StackResolver(reader: replay.reader), at: at, limit: limit)
+            try Analysis.emit(report, json: output.json) { $0.text() }
+        }
+    }
+}
