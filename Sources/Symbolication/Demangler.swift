@@ -234,7 +234,8 @@ extension Demangler {
                 // Generic parameters: keep their names, drop the where clause.
                 let close = matching(s, i)
                 let inner = Array(s[(i + 1)..<max(i + 1, close - 1)])
-                let kept = rangeOfFirst(Array(" where ".utf8), in: inner).map { Array(inner[..<$0.lowerBound]) } ?? inner
+                let kept = rangeOfFirst(Array(" where ".utf8), in: inner)
+                    .map { Array(inner[..<$0.lowerBound]) } ?? inner
                 out.append(c)
                 out += kept
                 out.append(UInt8(ascii: ">"))
@@ -271,7 +272,8 @@ extension Demangler {
                 i = close
                 continue
             }
-            if c == UInt8(ascii: " ") && i + 2 < s.count && s[i + 1] == UInt8(ascii: ":") && s[i + 2] == UInt8(ascii: " ") {
+            if c == UInt8(ascii: " ") && i + 2 < s.count && s[i + 1] == UInt8(ascii: ":")
+                && s[i + 2] == UInt8(ascii: " ") {
                 // `name.getter : Type`: the type goes; so does the module of a conformance
                 // (`in conformance Swift.String : Swift.Sequence in Swift`).
                 i = skipType(s, i + 3)

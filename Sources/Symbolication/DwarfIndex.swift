@@ -34,7 +34,6 @@ final class DwarfIndex {
         var filesLoaded = false
     }
 
-    private let dwarf: OpaquePointer
     /// DWARF address + bias = absolute address.
     let bias: UInt64
     private var units: [Unit] = []
@@ -44,7 +43,6 @@ final class DwarfIndex {
     init?(module: OpaquePointer) {
         var bias: Dwarf_Addr = 0
         guard let dwarf = dwfl_module_getdwarf(module, &bias) else { return nil }
-        self.dwarf = dwarf
         self.bias = bias
         var ranges: [(start: UInt64, end: UInt64, value: Int)] = []
         var cu: OpaquePointer? = nil
@@ -53,7 +51,9 @@ final class DwarfIndex {
         var unitType: UInt8 = 0
         var cuDie = Dwarf_Die()
         var subDie = Dwarf_Die()
-        while dwarf_get_units(dwarf, cu, &next, &version, &unitType, &cuDie, &subDie) == 0 {
+        while true {
+            subDie = Dwarf_Die()
+            guard dwarf_get_units(dwarf, cu, &next, &version, &unitType, &cuDie, &subDie) == 0 else { break }
             cu = next
             let type = Int(unitType)
             guard type == DW_UT_compile || type == DW_UT_partial || type == DW_UT_skeleton else { continue }
@@ -65,8 +65,6 @@ final class DwarfIndex {
         }
         unitRanges = RangeIndex(ranges)
     }
-
-    var unitCount: Int { units.count }
 
     /// The scopes and line for absolute address `address` (already `return address - 1`); nil when
     /// no compile unit covers it.
@@ -177,7 +175,8 @@ final class DwarfIndex {
             let tag = Int(dwarf_tag(&child))
             guard tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block
                     || tag == DW_TAG_try_block || tag == DW_TAG_catch_block else { continue }
-            let hasAddresses = dwarf_hasattr(&child, UInt32(DW_AT_low_pc)) != 0 || dwarf_hasattr(&child, UInt32(DW_AT_ranges)) != 0
+            let hasAddresses = dwarf_hasattr(&child, UInt32(DW_AT_low_pc)) != 0
+                || dwarf_hasattr(&child, UInt32(DW_AT_ranges)) != 0
             if hasAddresses {
                 guard dwarf_haspc(&child, pc) > 0 else { continue }
                 if tag == DW_TAG_inlined_subroutine { chain.append(child) }

@@ -80,7 +80,9 @@ public final class Symbolizer {
         let index = modules.count
         var loaded = LoadedModule(path: m.path, bias: m.loadBias)
         loaded.segmentsFromTrace = !m.segments.isEmpty
-        for s in m.segments where s.memsz > 0 { addRange(m.loadBias &+ s.vaddr, m.loadBias &+ s.vaddr &+ s.memsz, index) }
+        for s in m.segments where s.memsz > 0 {
+            addRange(m.loadBias &+ s.vaddr, m.loadBias &+ s.vaddr &+ s.memsz, index)
+        }
         defer { modules.append(loaded) }
         // Kernel-provided images have no file: their frames show as name+offset, without a warning.
         if Symbolizer.isKernelImage(m.path) { return }

@@ -51,7 +51,8 @@ final class CProgramTests: XCTestCase {
         printf("ip outer %lx\n", (unsigned long)outer());
         static const int sorted[] = {1, 2, 3, 4, 5, 6, 7};
         int key = 5;
-        void *(*volatile search)(const void *, const void *, size_t, size_t, int (*)(const void *, const void *)) = bsearch;
+        typedef void *(*search_fn)(const void *, const void *, size_t, size_t, int (*)(const void *, const void *));
+        search_fn volatile search = bsearch;
         if (!search(&key, sorted, 7, sizeof(int), compare)) return 1;
         printf("ip bsearch %lx\n", (unsigned long)seen);
         return 0;
@@ -61,7 +62,7 @@ final class CProgramTests: XCTestCase {
     private func check(_ run: ProbeRun, file: StaticString = #filePath, line: UInt = #line) throws {
         let symbolizer = Symbolizer(modules: run.modules)
         XCTAssertEqual(symbolizer.warnings, [], file: file, line: line)
-        let exe = (run.executable as NSString).lastPathComponent
+        let exe = fileName(run.executable)
         let bias = try XCTUnwrap(run.module(named: exe)).loadBias
 
         let middle = try XCTUnwrap(run.ips["middle"]?.first)
@@ -69,7 +70,7 @@ final class CProgramTests: XCTestCase {
         XCTAssertEqual(m.count, 1, "\(m)", file: file, line: line)
         XCTAssertEqual(m.first?.function, "middle", file: file, line: line)
         XCTAssertEqual(m.first?.rawName, "middle", file: file, line: line)
-        XCTAssertEqual(m.first.flatMap { $0.file.map { ($0 as NSString).lastPathComponent } }, "probe.c", file: file, line: line)
+        XCTAssertEqual(m.first.flatMap { $0.file.map(fileName) }, "probe.c", file: file, line: line)
         XCTAssertEqual(m.first?.line, run.line(of: "@middle-call"), file: file, line: line)
         XCTAssertEqual(m.first?.module, exe, file: file, line: line)
         XCTAssertEqual(m.first?.moduleOffset, middle - bias, file: file, line: line)
@@ -78,14 +79,19 @@ final class CProgramTests: XCTestCase {
         // The inline chain: the inlined helper (innermost) at the call, then outer at the helper's call.
         let outer = symbolizer.frames(for: try XCTUnwrap(run.ips["outer"]?.first))
         XCTAssertEqual(outer.map(\.function), ["inlined_helper", "outer"], "\(outer)", file: file, line: line)
-        XCTAssertEqual(outer.map(\.line), [run.line(of: "@helper-call"), run.line(of: "@outer-call")], file: file, line: line)
+        XCTAssertEqual(outer.map(\.line), [run.line(of: "@helper-call"), run.line(of: "@outer-call")],
+                       file: file, line: line)
         XCTAssertEqual(outer.map(\.isInlined), [true, false], file: file, line: line)
-        XCTAssertEqual(outer.map { $0.file.map { ($0 as NSString).lastPathComponent } }, ["probe.c", "probe.c"], file: file, line: line)
+        XCTAssertEqual(outer.map { $0.file.map(fileName) }, ["probe.c", "probe.c"], file: file, line: line)
 
         // libc: bsearch calls the comparator itself (a .dynsym symbol; file:line too with libc6-dbg).
         let libc = symbolizer.frames(for: try XCTUnwrap(run.ips["bsearch"]?.first))
         XCTAssertEqual(libc.last?.function, "bsearch", "\(libc)", file: file, line: line)
         XCTAssertEqual(libc.last?.module, "libc.so.6", file: file, line: line)
+        if let source = libc.last?.file {   // libc6-dbg installed: glibc's own DWARF
+            XCTAssertEqual(fileName(source), "stdlib-bsearch.h", file: file, line: line)
+            XCTAssertEqual(libc.last?.rawName, "__GI_bsearch", file: file, line: line)
+        }
 
         // Memoized: the same frames again.
         XCTAssertEqual(symbolizer.frames(for: middle), m, file: file, line: line)
@@ -99,6 +105,7 @@ final class CProgramTests: XCTestCase {
 
     func testClangOptimized() throws {
         // clang emits no .debug_aranges: the compile units' own ranges are what finds the code.
-        try check(Probe.build("probe.c", source: Self.source, compiler: "clang", flags: ["-g", "-O1", "-Wl,--build-id"]))
+        try check(Probe.build("probe.c", source: Self.source, compiler: "clang",
+                              flags: ["-g", "-O1", "-Wl,--build-id"]))
     }
 }

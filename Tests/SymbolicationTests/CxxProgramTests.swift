@@ -54,7 +54,7 @@ final class CxxProgramTests: XCTestCase {
         XCTAssertEqual(twice.map(\.function), ["void* twice<int>(int)"])
         XCTAssertEqual(twice.map(\.rawName), ["_Z5twiceIiEPvT_"])
         XCTAssertEqual(twice.map(\.line), [run.line(of: "@twice-call")])
-        XCTAssertEqual(twice.map { $0.file.map { ($0 as NSString).lastPathComponent } }, ["probe.cpp"])
+        XCTAssertEqual(twice.map { $0.file.map(fileName) }, ["probe.cpp"])
 
         let put = symbolizer.frames(for: try XCTUnwrap(run.ips["put"]?.first))
         XCTAssertEqual(put.map(\.function), ["ns::Box<double>::put(double)"])

@@ -14,7 +14,7 @@ final class ModuleMapTests: XCTestCase {
     }
 
     private func exeModule(_ run: ProbeRun) throws -> TraceModule {
-        try XCTUnwrap(run.module(named: (run.executable as NSString).lastPathComponent))
+        try XCTUnwrap(run.module(named: fileName(run.executable)))
     }
 
     func testBuildIDOfFile() throws {
@@ -40,7 +40,7 @@ final class ModuleMapTests: XCTestCase {
         XCTAssertTrue(warning.contains(recorded.map { String(format: "%02x", $0) }.joined()), warning)
 
         let ip = try XCTUnwrap(run.ips["middle"]?.first)
-        let name = (run.executable as NSString).lastPathComponent
+        let name = fileName(run.executable)
         let offset = ip - modules[i].loadBias
         XCTAssertEqual(symbolizer.frames(for: ip),
                        [Frame(function: name + "+0x" + String(offset, radix: 16), module: name, moduleOffset: offset)])

@@ -21,7 +21,9 @@ final class PerformanceTests: XCTestCase {
             functions.append((start, size))
         }
         let step = max(functions.count / count, 1)
-        return stride(from: 0, to: functions.count, by: step).map { module.loadBias + functions[$0].0 + functions[$0].1 / 2 + 1 }
+        return stride(from: 0, to: functions.count, by: step).map {
+            module.loadBias + functions[$0].0 + functions[$0].1 / 2 + 1
+        }
     }
 
     private func microseconds(_ body: () -> Void) -> Double {
@@ -32,7 +34,7 @@ final class PerformanceTests: XCTestCase {
 
     func testCost() throws {
         let run = try SwiftProgramTests.probe()
-        let exe = (run.executable as NSString).lastPathComponent
+        let exe = fileName(run.executable)
         var perModule: [(String, [UInt64])] = []
         for name in [exe, "libswiftCore.so", "libc.so.6"] {
             let module = try XCTUnwrap(run.module(named: name), name)
@@ -58,7 +60,8 @@ final class PerformanceTests: XCTestCase {
             for _ in 0..<rounds { for ip in all { _ = symbolizer.frames(for: ip) } }
         }
         let warmNs = warm * 1000 / Double(rounds * all.count)
-        report += String(format: "\nPERF memoized: %.0f ns/address (%d distinct)", warmNs, symbolizer.cachedAddressCount)
+        report += String(format: "\nPERF memoized: %.0f ns/address (%d distinct)", warmNs,
+                         symbolizer.cachedAddressCount)
         print(report)
 
         // Addresses inside functions resolve to a function name, not module+offset.

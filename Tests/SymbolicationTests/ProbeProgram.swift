@@ -44,7 +44,7 @@ struct ProbeRun {
     }
 
     func module(named name: String) -> TraceModule? {
-        modules.first { ($0.path as NSString).lastPathComponent == name }
+        modules.first { fileName($0.path) == name }
     }
 
     /// The line of `source` holding `tag` (1-based).
@@ -101,8 +101,8 @@ enum Probe {
         let errors = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ProbeError.failed("\(executable) \(arguments.joined(separator: " ")): status \(process.terminationStatus)\n"
-                + String(decoding: errors, as: UTF8.self))
+            throw ProbeError.failed("\(executable) \(arguments.joined(separator: " ")): "
+                + "status \(process.terminationStatus)\n" + String(decoding: errors, as: UTF8.self))
         }
         return String(decoding: data, as: UTF8.self)
     }
@@ -120,6 +120,9 @@ enum Probe {
         return try ProbeRun(executable: exe, source: source, output: try run(exe, []))
     }
 }
+
+/// A path's last component.
+func fileName(_ path: String) -> String { (path as NSString).lastPathComponent }
 
 enum ProbeError: Error {
     case failed(String)

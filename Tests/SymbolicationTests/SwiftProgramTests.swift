@@ -91,14 +91,14 @@ final class SwiftProgramTests: XCTestCase {
         let run = try Self.probe()
         let symbolizer = Symbolizer(modules: run.modules)
         XCTAssertEqual(symbolizer.warnings, [])
-        let exe = (run.executable as NSString).lastPathComponent
+        let exe = fileName(run.executable)
 
         // Cache.insert(_:) calling record(): the method, module-qualified, at the call's line.
         let insert = symbolizer.frames(for: try XCTUnwrap(run.ips["insert"]?.first))
         XCTAssertEqual(insert.count, 1, "\(insert)")
         XCTAssertEqual(insert.first?.function, "samples.Cache.insert(_:)")
         XCTAssertEqual(insert.first?.rawName, "$s7samples5CacheC6insertyySiF")
-        XCTAssertEqual(insert.first?.file.map { ($0 as NSString).lastPathComponent }, "main.swift")
+        XCTAssertEqual(insert.first?.file.map(fileName), "main.swift")
         XCTAssertEqual(insert.first?.line, run.line(of: "@insert-call"))
         XCTAssertEqual(insert.first?.module, exe)
         XCTAssertEqual(insert.first?.isInlined, false)
