@@ -5,7 +5,9 @@ import PackageDescription
 // (a -Onone build instantiates generic metadata and allocates on the first malloc) and must not
 // emit exclusivity checks (runtime calls) around its global state.
 let recorderSwiftFlags: [SwiftSetting] = [
-    .unsafeFlags(["-O", "-enforce-exclusivity=unchecked", "-Xllvm", "-enable-machine-outliner=never"]),
+    .unsafeFlags(["-O", "-enforce-exclusivity=unchecked", "-Xllvm", "-enable-machine-outliner=never",
+                  // frame pointers, so a frame-pointer walk passes through the recorder's own frames
+                  "-Xcc", "-fno-omit-frame-pointer"]),
 ]
 
 let package = Package(
@@ -43,7 +45,8 @@ let package = Package(
             name: "CRecorderSupport",
             dependencies: ["CZstd"],
             path: "preload/CRecorderSupport",
-            cSettings: [.unsafeFlags(["-O2", "-fno-omit-frame-pointer", "-ftls-model=initial-exec"])],
+            cSettings: [.unsafeFlags(["-O2", "-fno-omit-frame-pointer", "-fno-optimize-sibling-calls",
+                                      "-ftls-model=initial-exec"])],
             linkerSettings: [.linkedLibrary("unwind"), .linkedLibrary("dl"), .linkedLibrary("pthread")]
         ),
         .target(

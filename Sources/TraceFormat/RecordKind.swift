@@ -83,12 +83,15 @@ public enum UnwindMode: UInt8, Sendable {
     case none = 0
     case libunwind = 1
     case framePointers = 2
+    /// Frame pointers through modules that keep them, libunwind elsewhere (the default).
+    case auto = 3
 
     public var name: String {
         switch self {
         case .none: return "none"
         case .libunwind: return "libunwind"
         case .framePointers: return "frame-pointers"
+        case .auto: return "auto"
         }
     }
 }

@@ -7,8 +7,9 @@ enum Config {
     static let defaultOutput: StaticString = "alloctrace.%n.%p.atrace"
 
     static func load() {
-        G.pointee.unwind_mode = UInt32(UnwindMode.libunwind.rawValue)
+        G.pointee.unwind_mode = UInt32(UnwindMode.auto.rawValue)
         if let v = env("ALLOCTRACE_UNWIND") {
+            if equals(v, "libunwind") { G.pointee.unwind_mode = UInt32(UnwindMode.libunwind.rawValue) }
             if equals(v, "fp") || equals(v, "frame-pointers") { G.pointee.unwind_mode = UInt32(UnwindMode.framePointers.rawValue) }
             else if equals(v, "none") { G.pointee.unwind_mode = UInt32(UnwindMode.none.rawValue) }
         }

@@ -14,7 +14,12 @@ enum EventRecording {
         if mode == 0 { return 0 }
         guard let frames = s.pointee.frames else { return 0 }
         let depth = Int32(G.pointee.max_depth)
-        var n = mode == 1 ? at_capture_libunwind(frames, depth + 8) : at_capture_frame_pointers(frames, depth + 8)
+        var n: Int32
+        switch mode {
+        case 3: n = at_capture_auto(frames, depth + 8)
+        case 1: n = at_capture_libunwind(frames, depth + 8)
+        default: n = at_capture_frame_pointers(frames, depth + 8)
+        }
         if n > depth { n = depth }
         return StackTable.intern(frames, Int(n))
     }

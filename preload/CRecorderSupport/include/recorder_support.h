@@ -94,8 +94,22 @@ typedef struct at_module {
     uint8_t build_id[64];
     uint32_t build_id_len;
     uint32_t path_len;
+    uint32_t frame_pointers;   /* some of its code keeps frame pointers (judged from .eh_frame) */
+    uint32_t is_libc;          /* where threads start: a frame-pointer walk may end here */
+    uint32_t is_self;          /* the recorder itself */
+    const void *eh_frame_hdr;
     char path[AT_PATH_MAX];
 } at_module;
+
+/* Executable ranges of the loaded modules, sorted, for the frame-pointer walk. Rebuilt into a
+ * fresh array whenever modules change and published with one pointer store (never freed: readers
+ * in other threads may still hold the old one). */
+typedef struct at_code_range {
+    uint64_t lo, hi;
+    const void *eh_frame_hdr;  /* the module's .eh_frame_hdr in memory, or NULL */
+    uint32_t frame_pointers, is_libc, is_self, reserved;
+} at_code_range;
+typedef struct at_code_map { uint32_t count; at_code_range ranges[]; } at_code_map;
 
 /* ---- global state --------------------------------------------------------------------------- */
 enum { AT_OFF = 0, AT_RECORDING = 1, AT_FINISHED = 2 };
@@ -144,6 +158,7 @@ typedef struct at_globals {
     uint64_t self_text_start;  /* the recorder's own code: frames inside it are dropped */
     uint64_t self_text_end;
     unsigned long long last_dl_adds, last_dl_subs;
+    at_code_map *code_map;     /* published with release; read with acquire */
     char *output_path;         /* AT_PATH_MAX */
     char *exe_path;            /* AT_PATH_MAX */
 } at_globals;
@@ -184,9 +199,12 @@ uint64_t at_wall_ns(void);
 static inline uint64_t at_ticks(void) {
 #if defined(__x86_64__)
     if (at_g.clock_kind == 1) {
-        /* rdtscp waits for earlier instructions, so ticks cannot be read before the lock was taken */
-        uint32_t lo, hi, aux;
-        __asm__ __volatile__("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+        /* Plain rdtsc, not rdtscp (8 ns against 17 here): it may run a few cycles before the
+         * slot lock's xchg completes, but the writer reads its watermark before it takes the
+         * lock and holds it for longer than that, so an event whose lock came after a steal still
+         * gets ticks above the watermark (docs/FORMAT.md, "Ordering across threads"). */
+        uint32_t lo, hi;
+        __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
         return (((uint64_t)hi << 32) | lo) >> at_g.tick_shift;
     }
 #endif
@@ -220,6 +238,9 @@ int at_real_execve(const char *path, char *const argv[], char *const envp[]);
 /* Fills frames (innermost first) and returns how many; drops the recorder's own frames. */
 int at_capture_libunwind(void **frames, int max);
 int at_capture_frame_pointers(void **frames, int max);
+/* Frame pointers where every module on the way keeps them and the walk reaches the thread's start
+ * in libc; libunwind otherwise. */
+int at_capture_auto(void **frames, int max);
 /* Finds the recorder's own code range (at_g.self_text_*). */
 void at_find_self_text(void);
 
