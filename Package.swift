@@ -80,6 +80,10 @@ let package = Package(
                           cSettings: [.headerSearchPath("../../../include")]),
         .executableTarget(name: "sample-long", path: "samples/c/long",
                           cSettings: [.headerSearchPath("../../../include")]),
+        .executableTarget(name: "sample-crash", path: "samples/c/crash",
+                          cSettings: [.headerSearchPath("../../../include")]),
+        .executableTarget(name: "sample-dlopen", path: "samples/c/dlopen",
+                          cSettings: [.headerSearchPath("../../../include")]),
         .executableTarget(name: "sample-cxx", path: "samples/c/cxx",
                           cxxSettings: [.headerSearchPath("../../../include")]),
 

@@ -30,7 +30,7 @@ const unsigned char *at_find_build_id(const unsigned char *p, size_t len, size_t
     return NULL;
 }
 
-typedef struct { uint64_t ticks; int changed; } at_scan;
+typedef struct { uint64_t ticks; int changed; int seen; } at_scan;
 
 static int at_module_keeps_frame_pointers(struct dl_phdr_info *info);
 static void at_publish_code_map(void);
@@ -50,9 +50,10 @@ static int at_scan_one(struct dl_phdr_info *info, size_t size, void *arg) {
     at_g.last_dl_subs = info->dlpi_subs;
     const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : NULL;
     if (!path) {
-        /* the main program has an empty name; the vdso is named by the kernel */
-        path = (info->dlpi_addr == 0 || at_g.module_count == 0) ? at_g.exe_path : "[vdso]";
+        /* the main program comes first, with an empty name; glibc names the vdso itself */
+        path = scan->seen == 0 ? at_g.exe_path : "[vdso]";
     }
+    scan->seen++;
     at_module *m = at_find_module(info->dlpi_addr, path);
     if (m) { m->present = 1; return 0; }
     if (at_g.module_count >= AT_MAX_MODULES) return 0;
@@ -104,7 +105,7 @@ static int at_scan_one(struct dl_phdr_info *info, size_t size, void *arg) {
 int at_refresh_modules(uint64_t ticks) {
     at_lock(&at_g.module_lock);
     for (uint32_t i = 0; i < at_g.module_count; i++) at_g.modules[i].present = 0;
-    at_scan scan = { ticks, 0 };
+    at_scan scan = { ticks, 0, 0 };
     dl_iterate_phdr(at_scan_one, &scan);
     for (uint32_t i = 0; i < at_g.module_count; i++) {
         at_module *m = &at_g.modules[i];
@@ -203,6 +204,9 @@ int at_open_output(const char *pattern, int first_process) {
         else snprintf(path, sizeof path, "%s.%d.%d", base, (int)getpid(), attempt - 1);
         int fd = open(path, flags, 0600);
         if (fd >= 0) {
+            /* keep out of the low numbers a program may dup2() onto or expect to be free */
+            int high = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+            if (high >= 0) { close(fd); fd = high; }
             snprintf(at_g.output_path, AT_PATH_MAX, "%s", path);
             return fd;
         }
