@@ -37,7 +37,8 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("stdc++")]),
 
         // Renderers: text tables, JSON; one report a file over the replay's model.
-        .target(name: "TraceReports", dependencies: ["TraceAnalysis", "Symbolication", "TraceReader", "TraceFormat"],
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "TraceReports", dependencies: ["TraceAnalysis", "Symbolication", "TraceReader", "TraceFormat", "CZlib"],
                 path: "Sources/TraceReports"),
 
         // --- recorder (LD_PRELOAD library) -----------------------------------------------------

@@ -3,8 +3,9 @@
 #   libunwind-dev  stacks in the recorder
 #   libzstd-dev    trace compression (recorder) and decompression (analyzer)
 #   libdw-dev      symbols, file:line and inlined frames from DWARF (analyzer)
+#   zlib1g-dev     gzip for pprof exports (analyzer)
 set -euo pipefail
-packages=(libunwind-dev libzstd-dev libdw-dev)
+packages=(libunwind-dev libzstd-dev libdw-dev zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

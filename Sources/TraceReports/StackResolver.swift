@@ -31,6 +31,14 @@ public final class StackResolver {
         return frames
     }
 
+    /// The return addresses of `stack`, innermost first, without the allocator's own.
+    public func userAddresses(_ stack: UInt32) -> [UInt64] {
+        guard var ips = reader.stacks.frames(stack) else { return [] }
+        let firstUser = ips.firstIndex { ip in !symbolizer.frames(for: ip).allSatisfy(StackResolver.isAllocatorFrame) } ?? ips.count
+        ips.removeFirst(firstUser)
+        return ips
+    }
+
     /// The allocating function of `stack` (its innermost user frame), or `(unknown)`.
     public func function(_ stack: UInt32) -> String {
         if stack == 0 { return "(no stack)" }

@@ -17,6 +17,8 @@ public struct AllocTraceCommand: ParsableCommand {
             Growth.self,
             Diff.self,
             Lines.self,
+            Flamegraph.self,
+            Export.self,
         ]
     )
 

@@ -1,0 +1,40 @@
+import ArgumentParser
+import TraceAnalysis
+import TraceReports
+
+/// `alloctrace export TRACE --format pprof|collapsed [-o FILE]`: the data for other viewers.
+struct Export: ParsableCommand {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case pprof, collapsed
+    }
+
+    static let configuration = CommandConfiguration(
+        abstract: "Export for other viewers: pprof (go tool pprof, Pyroscope) or collapsed stacks (flamegraph.pl, inferno, speedscope)."
+    )
+
+    @Argument(help: "A trace written by `alloctrace record`.")
+    var trace: String
+
+    @Option(help: "pprof or collapsed.")
+    var format: Format
+
+    @Option(help: "collapsed: what each line's value is (allocations, bytes, peak, leaked, temporary).")
+    var by: SiteMetric = .bytes
+
+    @Option(name: .shortAndLong, help: "The file to write (default: stdout).")
+    var output: String?
+
+    func run() throws {
+        try reportingErrors {
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
+            let resolver = StackResolver(reader: replay.reader)
+            switch format {
+            case .pprof:
+                do { try OutputFile.write(try PprofExport.render(replay: replay, resolver: resolver), to: output) }
+                catch let e as ReportError { throw CommandError(e.description) }
+            case .collapsed:
+                try OutputFile.write(CollapsedExport.render(replay: replay, resolver: resolver, by: by), to: output)
+            }
+        }
+    }
+}

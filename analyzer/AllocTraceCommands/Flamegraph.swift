@@ -1,0 +1,28 @@
+import ArgumentParser
+import TraceAnalysis
+import TraceReports
+
+/// `alloctrace flamegraph TRACE --by METRIC [-o FILE.svg]`: an interactive flame graph.
+struct Flamegraph: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A self-contained interactive SVG flame graph of allocations, bytes, peak, leaked or temporary."
+    )
+
+    @Argument(help: "A trace written by `alloctrace record`.")
+    var trace: String
+
+    @Option(help: "What the widths measure: allocations, bytes, peak, leaked or temporary.")
+    var by: SiteMetric = .bytes
+
+    @Option(name: .shortAndLong, help: "The SVG file to write (default: stdout).")
+    var output: String?
+
+    func run() throws {
+        try reportingErrors {
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
+            let title = "\(by.rawValue) by stack: \(replay.reader.process?.executable ?? trace)"
+            let svg = FlameGraphSVG.render(replay: replay, resolver: StackResolver(reader: replay.reader), by: by, title: title)
+            try OutputFile.write(svg, to: output)
+        }
+    }
+}
