@@ -23,3 +23,10 @@ struct TypeNaming {
         return out
     }
 }
+
+/// Names a heap-snapshot group for any report.
+public enum TypeNames {
+    public static func name(_ key: HeapSnapshot.Key, reader: TraceReader, resolver: StackResolver) -> String {
+        TypeNaming(reader: reader, resolver: resolver).name(key)
+    }
+}

@@ -18,6 +18,8 @@ public struct AllocTraceCommand: ParsableCommand {
             Diff.self,
             Lines.self,
             Flamegraph.self,
+            TimelineCommand.self,
+            Report.self,
             Export.self,
         ]
     )

@@ -37,6 +37,15 @@ enum Analysis {
         return replay
     }
 
+    /// Replays a trace into a timeline (a pass of its own).
+    static func timeline(_ path: String, groups: Bool) throws -> (Timeline, TraceReader) {
+        let reader: TraceReader
+        do { reader = try TraceReader(path: path) } catch { throw CommandError(error.description) }
+        let replay = TimelineReplay(reader: reader, groups: groups)
+        do { try replay.run() } catch let e as TraceError { throw CommandError(e.description) }
+        return (replay.timeline, reader)
+    }
+
     /// Prints the report as JSON or text.
     static func emit<R: Encodable>(_ report: R, json: Bool, text: (R) -> String) throws {
         if json { print(try JSONOutput.render(report), terminator: "") } else { print(text(report), terminator: "") }

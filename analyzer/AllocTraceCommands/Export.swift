@@ -5,17 +5,17 @@ import TraceReports
 /// `alloctrace export TRACE --format pprof|collapsed [-o FILE]`: the data for other viewers.
 struct Export: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case pprof, collapsed
+        case pprof, massif, collapsed
     }
 
     static let configuration = CommandConfiguration(
-        abstract: "Export for other viewers: pprof (go tool pprof, Pyroscope) or collapsed stacks (flamegraph.pl, inferno, speedscope)."
+        abstract: "Export for other viewers: pprof (go tool pprof, Pyroscope), massif (ms_print, massif-visualizer) or collapsed stacks (flamegraph.pl, inferno, speedscope)."
     )
 
     @Argument(help: "A trace written by `alloctrace record`.")
     var trace: String
 
-    @Option(help: "pprof or collapsed.")
+    @Option(help: "pprof, massif or collapsed.")
     var format: Format
 
     @Option(help: "collapsed: what each line's value is (allocations, bytes, peak, leaked, temporary).")
@@ -32,6 +32,9 @@ struct Export: ParsableCommand {
             case .pprof:
                 do { try OutputFile.write(try PprofExport.render(replay: replay, resolver: resolver), to: output) }
                 catch let e as ReportError { throw CommandError(e.description) }
+            case .massif:
+                let (timeline, _) = try Analysis.timeline(trace, groups: false)
+                try OutputFile.write(MassifExport.render(replay: replay, timeline: timeline, resolver: resolver), to: output)
             case .collapsed:
                 try OutputFile.write(CollapsedExport.render(replay: replay, resolver: resolver, by: by), to: output)
             }

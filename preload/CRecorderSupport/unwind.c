@@ -84,6 +84,17 @@ static int at_function_keeps_fp(uint64_t ip, const at_code_range *r) {
     return 0;
 }
 
+/* True when libc's frame at `ret` is where the thread started (__libc_start_call_main, start_thread):
+ * judged once per address by a full libunwind walk, which must end within two frames after it.
+ * Any other libc frame (strdup, stdio, a qsort callback) has callers worth keeping. */
+static int at_is_thread_start(uint64_t ret) {
+    void *frames[AT_MAX_FRAMES];
+    int n = unw_backtrace(frames, AT_MAX_FRAMES);
+    for (int i = 0; i < n; i++)
+        if ((uint64_t)frames[i] == ret) return n - i - 1 <= 2;
+    return 0;
+}
+
 static int at_verdict(uint64_t ret, const at_code_range *r) {
     uint32_t h = (uint32_t)((ret * 0x9E3779B97F4A7C15ull) >> 48);
     for (uint32_t i = 0; i < 32; i++) {
@@ -96,7 +107,7 @@ static int at_verdict(uint64_t ret, const at_code_range *r) {
         }
         if (k == 0) {
             int v = r->frame_pointers ? (at_function_keeps_fp(ret - 1, r) ? AT_V_FP : AT_V_NO) : AT_V_NO;
-            if (v == AT_V_NO && r->is_libc) v = AT_V_START;
+            if (v == AT_V_NO && r->is_libc && at_is_thread_start(ret)) v = AT_V_START;
             uint64_t expected = 0;
             if (__atomic_compare_exchange_n(&at_verdict_keys[slot], &expected, ret, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
                 __atomic_store_n(&at_verdict_values[slot], (uint8_t)v, __ATOMIC_RELEASE);
@@ -104,7 +115,7 @@ static int at_verdict(uint64_t ret, const at_code_range *r) {
         }
     }
     int v = r->frame_pointers && at_function_keeps_fp(ret - 1, r) ? AT_V_FP : AT_V_NO;
-    return v == AT_V_NO && r->is_libc ? AT_V_START : v;
+    return v == AT_V_NO && r->is_libc && at_is_thread_start(ret) ? AT_V_START : v;
 }
 
 int at_capture_auto(void **frames, int max) {

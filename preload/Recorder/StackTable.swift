@@ -14,9 +14,11 @@ enum StackTable {
         var ready: UInt32
     }
 
+    // Hash tables are touched at random, so their whole size soon becomes resident: 8 MiB of node
+    // index and 4 MiB of whole-stack cache (the node array itself grows in order).
     static let nodeCapacity = 1 << 22
-    static let nodeSlots = 1 << 23
-    static let cacheSlots = 1 << 20
+    static let nodeSlots = 1 << 20
+    static let cacheSlots = 1 << 18
 
     // Set once in `setUp` (constructor, single-threaded); plain reads afterwards.
     nonisolated(unsafe) static var nodes: UnsafeMutablePointer<Node>! = nil
@@ -97,6 +99,7 @@ enum StackTable {
             let p = nodeIndex + slot
             var word = at_load64(p)
             if word == 0 {
+                if at_load64(count) > UInt64(nodeSlots - nodeSlots / 4) { return 0 }   // 75% full: stop adding
                 let id = at_add64(count, 1) - 1
                 if id >= UInt64(nodeCapacity) || id > UInt64(UInt32.max) { return 0 }
                 let node = nodes + Int(id)

@@ -57,7 +57,7 @@ enum Writer {
         let now = at_monotonic_ns()
         lastFlushNs = now
         lastRssNs = 0
-        lastSyncNs = now
+        lastSyncNs = 0          // the first round runs at once: an RSS sample near the start
         recorderTicks = G.pointee.start_ticks
         return !failed
     }

@@ -1,0 +1,28 @@
+import ArgumentParser
+import TraceAnalysis
+import TraceReports
+
+/// `alloctrace report TRACE [-o FILE.html]`: everything on one self-contained page.
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One self-contained HTML page: summary, timeline, flame graphs, top sites, types at each mark, growth."
+    )
+
+    @Argument(help: "A trace written by `alloctrace record`.")
+    var trace: String
+
+    @Option(name: .shortAndLong, help: "The HTML file to write (default: stdout).")
+    var output: String?
+
+    func run() throws {
+        try reportingErrors {
+            // the marks are known after a first pass; the second snapshots the heap at each of them
+            let first = try Analysis.replay(trace, ReplayRequest())
+            let moments = first.marks.map { Moment.markIndex($0.index) } + [.end]
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true, moments: moments))
+            let (timeline, _) = try Analysis.timeline(trace, groups: true)
+            let html = ReportHTML.render(.init(replay: replay, timeline: timeline, resolver: StackResolver(reader: replay.reader)))
+            try OutputFile.write(html, to: output)
+        }
+    }
+}
