@@ -65,9 +65,10 @@ public enum PprofExport {
             let ids = resolver.userAddresses(stack).map(location)
             let values: [Int64] = [Int64(sites.allocations[i]), Int64(sites.bytes[i]), Int64(sites.peak(i)),
                                    Int64(sites.liveBlocks[i]), Int64(sites.liveBytes[i])]
+            // unpacked repeated fields: every protobuf reader takes them, and `protoc --decode_raw` shows them
             p.message(2) { s in
-                s.packed(1, ids)
-                s.packed(2, values.map { UInt64(bitPattern: $0) })
+                for id in ids { s.key(1, 0); s.varint(id) }
+                for v in values { s.key(2, 0); s.varint(UInt64(bitPattern: v)) }
             }
         }
         for (i, m) in modules.enumerated() {
@@ -91,12 +92,13 @@ public enum PprofExport {
         for (n, f) in functionList.enumerated() {
             p.message(5) { w in w.uint(1, UInt64(n + 1)); w.int(2, f.name); w.int(3, f.system); w.int(4, f.file) }
         }
+        // every string must be in the table before it is written
+        let spaceType = str("space"), bytesUnit = str("bytes"), defaultType = str("alloc_space")
         for s in strings { p.string(6, s) }
         p.int(9, Int64(replay.reader.process?.startWallNanoseconds ?? 0))
         p.int(10, replay.nanoseconds(replay.figures.lastTicks))
-        let spaceType = str("space"), bytesUnit = str("bytes")
         p.message(11) { $0.int(1, spaceType); $0.int(2, bytesUnit) }
-        p.int(14, str("alloc_space"))
+        p.int(14, defaultType)
         return try Gzip.compress(p.bytes)
     }
 }

@@ -1,4 +1,4 @@
-/// The few protobuf wire-format pieces pprof needs: varints, length-delimited fields, packed lists.
+/// The few protobuf wire-format pieces pprof needs: varints and length-delimited fields.
 struct ProtobufWriter {
     private(set) var bytes: [UInt8] = []
 
@@ -36,13 +36,6 @@ struct ProtobufWriter {
     mutating func message(_ field: Int, _ build: (inout ProtobufWriter) -> Void) {
         var inner = ProtobufWriter()
         build(&inner)
-        bytes(field, inner.bytes)
-    }
-
-    mutating func packed(_ field: Int, _ values: [UInt64]) {
-        guard !values.isEmpty else { return }
-        var inner = ProtobufWriter()
-        for v in values { inner.varint(v) }
         bytes(field, inner.bytes)
     }
 }

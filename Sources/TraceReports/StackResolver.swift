@@ -26,6 +26,11 @@ public final class StackResolver {
             frames = symbolizer.symbolize(stack: ips)
             let firstUser = frames.firstIndex { !StackResolver.isAllocatorFrame($0) } ?? frames.count
             if firstUser < frames.count { frames.removeFirst(firstUser) }
+            // below the thread's start: a frame-pointer walk stops at __libc_start_call_main or
+            // start_thread, libunwind goes on to _start or clone3; show both the same way
+            while let last = frames.last, frames.count > 1, StackResolver.belowThreadStart.contains(last.function) {
+                frames.removeLast()
+            }
         }
         framesCache[stack] = frames
         return frames
@@ -83,6 +88,10 @@ public final class StackResolver {
         }
         return s
     }
+
+    static let belowThreadStart: Set<String> = [
+        "_start", "__libc_start_main_impl", "__libc_start_main", "clone3", "clone", "__clone", "__clone3",
+    ]
 
     static let allocatorFunctions: Set<String> = [
         "malloc", "calloc", "realloc", "free", "reallocarray", "posix_memalign", "aligned_alloc", "memalign",

@@ -35,9 +35,13 @@ public enum TimelineSVG {
             }
             o += "\n"
         }
+        let span = end - start
+        func timeLabel(_ s: Double) -> String {
+            span < 0.05 ? String(format: "%.2f ms", s * 1000) : span < 20 ? String(format: "%.3f s", s) : String(format: "%.1f s", s)
+        }
         for i in 0...6 {
-            let s = start + (end - start) * Double(i) / 6
-            o += "<text x=\"\(f(x(s)))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(String(format: "%.3f s", s))</text>\n"
+            let s = start + span * Double(i) / 6
+            o += "<text x=\"\(f(x(s)))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(timeLabel(s))</text>\n"
         }
         o += "<line class=\"axis\" x1=\"\(f(left))\" y1=\"\(f(top + plotH))\" x2=\"\(f(left + plotW))\" y2=\"\(f(top + plotH))\"/>"
         o += "<line class=\"axis\" x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotH))\"/>\n"
