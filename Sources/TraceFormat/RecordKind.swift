@@ -10,10 +10,12 @@ public enum RecordKind: UInt8, Sendable {
     case sync = 8
     case exec = 9
     case end = 10
-    /// Reserved: heap-graph snapshot taken at a mark (issue 4).
+    /// A part of a heap-graph snapshot (begin, regions, pointer words, end).
     case heapSnapshot = 11
     /// Reserved: seek checkpoint (live-heap summary for random access).
     case checkpoint = 12
+    /// A Swift class's instance size and stored properties (offsets, names, ownership).
+    case typeLayout = 13
 }
 
 /// Kinds of events inside a `chunk` record. The high bit of an allocation kind says "a type id follows".

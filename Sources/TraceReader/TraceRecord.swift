@@ -36,6 +36,7 @@ extension TraceRecord {
         case .end: return "end"
         case .heapSnapshot: return "heap_snapshot"
         case .checkpoint: return "checkpoint"
+        case .typeLayout: return "type_layout"
         case nil: return "kind \(kind)"
         }
     }

@@ -32,14 +32,21 @@ void *at_real_memalign(size_t a, size_t n) { return __libc_memalign(a, n); }
 void *at_real_valloc(size_t n) { return __libc_valloc(n); }
 void *at_real_pvalloc(size_t n) { return __libc_pvalloc(n); }
 
+void at_note_own_mapping(void *p, size_t bytes);
+
 void *at_map(size_t bytes) {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    if (p == MAP_FAILED) return NULL;
+    at_note_own_mapping(p, bytes);
+    return p;
 }
 
 void at_unmap(void *p, size_t bytes) { munmap(p, bytes); }
 
 void at_lock_slow(uint32_t *l) {
+    /* a heap-graph capture may hold this lock a while and scan this thread's stack meanwhile:
+     * put the callee-saved registers (pointers the caller may hold) where the scan sees them */
+    __builtin_unwind_init();
     for (unsigned spins = 0;; spins++) {
         if (__atomic_load_n(l, __ATOMIC_RELAXED) == 0 && at_try_lock(l)) return;
         if (spins < 64) at_pause();

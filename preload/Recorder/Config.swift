@@ -17,6 +17,13 @@ enum Config {
         G.pointee.flush_ms = UInt32(clamp(number("ALLOCTRACE_FLUSH_MS", default: 1000), 10, 60_000))
         G.pointee.rss_ms = UInt32(clamp(number("ALLOCTRACE_RSS_MS", default: 20), 1, 60_000))
         G.pointee.mark_signal = UInt32(markSignal())
+        // ALLOCTRACE_HEAP_GRAPH: marks,exit (default), marks, exit or off
+        G.pointee.heap_graph = 3
+        if let v = env("ALLOCTRACE_HEAP_GRAPH") {
+            if equals(v, "off") || equals(v, "0") || equals(v, "none") { G.pointee.heap_graph = 0 }
+            else if equals(v, "marks") { G.pointee.heap_graph = 1 }
+            else if equals(v, "exit") { G.pointee.heap_graph = 2 }
+        }
         let out = env("ALLOCTRACE_OUTPUT")
         let dst = G.pointee.output_path!
         if let out, out.pointee != 0 {

@@ -75,7 +75,11 @@ public func alloctraceWriterMain(_ unused: UnsafeMutableRawPointer?) -> UnsafeMu
         guard at_lock_bounded(&G.pointee.writer_lock, 1000) != 0 else { continue }
         if at_load32(&G.pointee.status) == UInt32(AT_RECORDING) {
             let t = at_monotonic_ns()
-            Writer.round(sync: t >= syncDue)
+            Writer.round(sync: t >= syncDue || Writer.signalMarksToCapture > 0)
+            if Writer.signalMarksToCapture > 0 {
+                Writer.signalMarksToCapture = 0
+                if G.pointee.heap_graph & 1 != 0 { HeapCapture.capture(.signalMark, writerLockHeld: true) }
+            }
             if t >= flushDue { Writer.flush() }
         }
         at_unlock(&G.pointee.writer_lock)

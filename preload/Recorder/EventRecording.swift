@@ -73,35 +73,55 @@ enum EventRecording {
         finish(s, b, p, ticks: ticks)
     }
 
+    /// Records the free and releases the block while the slot lock is held: a heap-graph capture
+    /// holds every slot lock, so no block it is scanning can be released under it.
     @inline(__always)
-    static func free(_ t: UnsafeMutablePointer<at_tls>, address: UInt64) {
-        guard let s = ThreadSlots.current(t) else { return }
+    static func free(_ t: UnsafeMutablePointer<at_tls>, _ pointer: UnsafeMutableRawPointer) {
+        guard let s = ThreadSlots.current(t) else { return at_real_free(pointer) }
+        let address = UInt64(UInt(bitPattern: pointer))
         let ticks = lockedTicks(s)
-        guard let b = ThreadSlots.room(s) else { return dropped(s) }
+        guard let b = ThreadSlots.room(s) else {
+            at_real_free(pointer)
+            return dropped(s)
+        }
         var p = b.pointee.data + Int(b.pointee.used)
         p.pointee = EventKind.free.rawValue
         p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
         p = AddressDelta.write(address, against: s.pointee.prev_addr, to: p)
         s.pointee.prev_addr = address
+        at_real_free(pointer)
         finish(s, b, p, ticks: ticks)
     }
 
+    /// realloc and reallocarray: the real call runs under the slot lock (it may release the old block).
     @inline(__always)
-    static func reallocation(_ t: UnsafeMutablePointer<at_tls>, kind: UInt8, old: UInt64, new: UInt64, size: UInt64) {
-        guard let s = ThreadSlots.current(t) else { return }
-        let stack = new != 0 ? stack(s) : 0
-        let ticks = lockedTicks(s)
-        guard let b = ThreadSlots.room(s) else { return dropped(s) }
+    static func reallocation(_ t: UnsafeMutablePointer<at_tls>, kind: UInt8, _ old: UnsafeMutableRawPointer?,
+                             size: Int) -> UnsafeMutableRawPointer? {
+        guard let s = ThreadSlots.current(t) else { return at_real_realloc(old, size) }
+        let stack = size != 0 ? stack(s) : 0
+        at_lock(&s.pointee.lock)
+        let result = at_real_realloc(old, size)
+        // a NULL for a non-zero size changed nothing; realloc(p, 0) freed p
+        if result == nil && !(old != nil && size == 0) {
+            at_unlock(&s.pointee.lock)
+            return nil
+        }
+        let now = at_ticks()
+        let ticks = now > s.pointee.last_ticks ? now : s.pointee.last_ticks
+        guard let b = ThreadSlots.room(s) else { dropped(s); return result }
+        let oldAddress = UInt64(UInt(bitPattern: old)), newAddress = UInt64(UInt(bitPattern: result))
         var p = b.pointee.data + Int(b.pointee.used)
         p.pointee = kind
         p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
-        p = AddressDelta.write(old, against: s.pointee.prev_addr, to: p)
-        p = AddressDelta.write(new, against: old, to: p)
-        p = Varint.write(size, to: p)
-        p = Varint.writeSigned(Int64(bitPattern: stack &- s.pointee.prev_stack), to: p)
-        s.pointee.prev_addr = new != 0 ? new : old
-        s.pointee.prev_stack = stack
+        p = AddressDelta.write(oldAddress, against: s.pointee.prev_addr, to: p)
+        p = AddressDelta.write(newAddress, against: oldAddress, to: p)
+        p = Varint.write(UInt64(size), to: p)
+        let recordedStack = result != nil ? stack : 0
+        p = Varint.writeSigned(Int64(bitPattern: recordedStack &- s.pointee.prev_stack), to: p)
+        s.pointee.prev_addr = newAddress != 0 ? newAddress : oldAddress
+        s.pointee.prev_stack = recordedStack
         finish(s, b, p, ticks: ticks)
+        return result
     }
 
     static func mark(_ t: UnsafeMutablePointer<at_tls>, label: UnsafePointer<CChar>?) {

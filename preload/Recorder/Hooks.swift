@@ -40,8 +40,7 @@ public func hookMalloc(_ n: Int) -> UnsafeMutableRawPointer? {
 public func hookFree(_ p: UnsafeMutableRawPointer?) {
     guard let p else { return }
     guard let t = enter() else { return at_real_free(p) }
-    EventRecording.free(t, address: bits(p))
-    at_real_free(p)
+    EventRecording.free(t, p)
     leave(t)
 }
 
@@ -59,11 +58,7 @@ public func hookCalloc(_ n: Int, _ size: Int) -> UnsafeMutableRawPointer? {
 @_cdecl("alloctrace_hook_realloc")
 public func hookRealloc(_ old: UnsafeMutableRawPointer?, _ n: Int) -> UnsafeMutableRawPointer? {
     guard let t = enter() else { return at_real_realloc(old, n) }
-    let p = at_real_realloc(old, n)
-    // realloc(p, 0) frees p and may return NULL; a NULL for a non-zero size changed nothing.
-    if p != nil || (old != nil && n == 0) {
-        EventRecording.reallocation(t, kind: EventKind.realloc.rawValue, old: bits(old), new: bits(p), size: UInt64(n))
-    }
+    let p = EventRecording.reallocation(t, kind: EventKind.realloc.rawValue, old, size: n)
     leave(t)
     return p
 }
@@ -76,10 +71,7 @@ public func hookReallocarray(_ old: UnsafeMutableRawPointer?, _ n: Int, _ size: 
         return nil
     }
     guard let t = enter() else { return at_real_realloc(old, total) }
-    let p = at_real_realloc(old, total)
-    if p != nil || (old != nil && total == 0) {
-        EventRecording.reallocation(t, kind: EventKind.reallocarray.rawValue, old: bits(old), new: bits(p), size: UInt64(total))
-    }
+    let p = EventRecording.reallocation(t, kind: EventKind.reallocarray.rawValue, old, size: total)
     leave(t)
     return p
 }
@@ -148,5 +140,6 @@ public func hookSwiftAllocObject(_ metadata: UnsafeRawPointer?, _ size: Int, _ a
 public func alloctraceMark(_ label: UnsafePointer<CChar>?) {
     guard let t = enter() else { return }
     EventRecording.mark(t, label: label)
+    if G.pointee.heap_graph & 1 != 0 { HeapCapture.capture(.mark, writerLockHeld: false) }
     leave(t)
 }

@@ -65,6 +65,8 @@ enum Lifecycle {
         BufferPool.wakeWriter()
         // two seconds at most: a writer stuck in a crashed process must not hang the exit
         guard at_lock_bounded(&G.pointee.writer_lock, 200_000) != 0 else { return }
+        // not after a fatal signal: the heap may be what went wrong
+        if reason == 0 && G.pointee.heap_graph & 2 != 0 { HeapCapture.capture(.exit, writerLockHeld: true) }
         Writer.round(sync: true)
         Writer.endRecord(reason: reason, status: status)
         close(G.pointee.fd)

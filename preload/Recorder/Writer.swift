@@ -24,6 +24,8 @@ enum Writer {
     nonisolated(unsafe) static var marksWritten: UInt32 = 0
     nonisolated(unsafe) static var eventBytes: UInt64 = 0
     nonisolated(unsafe) static var failed = false
+    /// Marks sent from outside since the last heap-graph capture.
+    nonisolated(unsafe) static var signalMarksToCapture = 0
 
     // MARK: opening
 
@@ -220,6 +222,9 @@ enum Writer {
             r.byte(0)
             TypeNames.append(meta, to: &r)
             emit(.type, r)
+            var layout = builder()
+            layout.varint(id)
+            if TypeLayouts.append(meta, to: &layout) { emit(.typeLayout, layout) }
             TypeTable.emitted = id + 1
         }
     }
@@ -228,7 +233,7 @@ enum Writer {
 
     /// One pass: new definitions, every queued buffer, and (with `sync`) a watermark that promises
     /// no event older than it is still held by a thread.
-    static func round(sync: Bool) {
+    static func round(sync: Bool, slotsHeld: Bool = false) {
         let nowNs = at_monotonic_ns()
         recorderEvents(nowNs: nowNs, force: !sync ? false : true)
         let watermark = at_ticks()
@@ -242,14 +247,14 @@ enum Writer {
                 let state = at_load32(&s.pointee.state)
                 if state == UInt32(AT_SLOT_FREE) { continue }
                 if s.pointee.announced == 0 || s.pointee.name_dirty != 0 { threadRecord(s, orphan: false) }
-                if sync { steal(s) }
+                if sync { steal(s, locked: slotsHeld) }
                 if state == UInt32(AT_SLOT_EXITED) && s.pointee.buffer == nil && sync {
                     at_store32(&s.pointee.state, UInt32(AT_SLOT_FREE))
                 }
             }
         }
         if let orphan = G.pointee.orphan {
-            if sync { steal(orphan) }
+            if sync { steal(orphan, locked: slotsHeld) }
             if orphan.pointee.announced == 0 && orphan.pointee.buffer != nil { threadRecord(orphan, orphan: true) }
         }
         var b = BufferPool.takeQueue()
@@ -272,13 +277,13 @@ enum Writer {
     }
 
     /// Takes a thread's partly filled buffer so its events reach the file by the next sync.
-    static func steal(_ s: UnsafeMutablePointer<at_slot>) {
-        at_lock(&s.pointee.lock)
+    static func steal(_ s: UnsafeMutablePointer<at_slot>, locked: Bool = false) {
+        if !locked { at_lock(&s.pointee.lock) }
         if let b = s.pointee.buffer, b.pointee.used > 0 {
             s.pointee.buffer = nil
             BufferPool.enqueue(b)
         }
-        at_unlock(&s.pointee.lock)
+        if !locked { at_unlock(&s.pointee.lock) }
     }
 
     static func chunk(_ b: UnsafeMutablePointer<at_buffer>) {
@@ -325,6 +330,7 @@ enum Writer {
             let ticks = at_load64(G.pointee.mark_ticks + Int(marksWritten % maxPendingMarks))
             Marks.writeSignalMark(ticks: ticks)
             marksWritten &+= 1
+            signalMarksToCapture &+= 1
         }
         if nowNs &- lastRssNs >= UInt64(G.pointee.rss_ms) * 1_000_000 || lastRssNs == 0 {
             let rss = at_rss_bytes()

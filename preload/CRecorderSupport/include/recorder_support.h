@@ -58,6 +58,7 @@ typedef struct at_slot {
     uint64_t start_ticks;
     void **frames;             /* AT_MAX_FRAMES scratch entries for stack capture */
     char name[16];             /* the thread's name, read when it registers or is renamed */
+    uint64_t stack_lo, stack_hi;  /* the thread's stack mapping, for heap-graph roots */
 } at_slot;
 
 static inline char *at_slot_name(at_slot *s) { return s->name; }
@@ -134,6 +135,8 @@ typedef struct at_globals {
     uint32_t queue_lock;
     uint32_t module_lock;
     uint32_t type_name_lock;   /* held around swift_getTypeName; fork waits for it */
+    uint32_t heap_graph;       /* bit 0: capture at marks, bit 1: at exit */
+    uint32_t snapshots;        /* heap-graph captures written */
     uint32_t thread_counter;
     uint32_t slot_high;        /* slots [0, slot_high) have ever been used */
     uint32_t queue_length;
@@ -272,6 +275,24 @@ void at_install_signal_handlers(void);
 void at_start_writer_thread(void);
 void at_register_thread_exit(void);
 int at_is_thread_main(void);
+
+/* ---- heap-graph capture (docs/FORMAT.md, heap_snapshot) ---------------------------------------- */
+enum { AT_REGION_MODULE = 0, AT_REGION_STACK = 1, AT_REGION_ANON = 2, AT_REGION_HEAP = 3 };
+typedef struct at_region {
+    uint64_t start, end;
+    uint32_t kind;             /* AT_REGION_*: module data, a thread's stack, other anonymous, the brk heap */
+    uint32_t owner;            /* module id, or thread index */
+} at_region;
+/* Writable memory worth scanning, sorted: modules' writable segments, thread stacks, anonymous
+ * memory; without the recorder's own mappings. Returns the count (at most `max`). Allocates nothing. */
+int at_collect_regions(at_region *out, int max);
+/* Copies memory that another thread may unmap meanwhile: 0 bytes instead of a crash. */
+size_t at_read_memory(uint64_t address, void *buffer, size_t length);
+/* Records the calling thread's stack mapping in its slot (registration; may allocate). */
+void at_read_stack_bounds(at_slot *s);
+/* Calls body(context) with every callee-saved register of its callers spilled onto the stack. */
+void at_run_spilled(void (*body)(void *), void *context);
+static inline uint64_t at_stack_pointer(void) { return (uint64_t)(uintptr_t)__builtin_frame_address(0); }
 
 /* ---- Swift object types ---------------------------------------------------------------------- */
 /* Installs the _swift_allocObject hook when libswiftCore's retain adapter can be repaired safely;

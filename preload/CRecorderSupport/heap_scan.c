@@ -1,0 +1,164 @@
+/* Heap-graph capture support: which memory to scan (from /proc/self/maps, the module table and the
+ * thread slots) and a read that cannot fault. The scan itself is in Swift (HeapCapture.swift). */
+#define _GNU_SOURCE
+#include "recorder_support.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* ---- the recorder's own mappings, left out of every scan ------------------------------------- */
+#define AT_OWN_MAX 4096
+static uint64_t at_own_lo[AT_OWN_MAX], at_own_hi[AT_OWN_MAX];
+static uint32_t at_own_count;
+
+void at_note_own_mapping(void *p, size_t bytes) {
+    uint32_t i = __atomic_fetch_add(&at_own_count, 1, __ATOMIC_ACQ_REL);
+    if (i >= AT_OWN_MAX) return;
+    at_own_lo[i] = (uint64_t)(uintptr_t)p;
+    at_own_hi[i] = (uint64_t)(uintptr_t)p + bytes;
+}
+
+static int at_add_region(at_region *out, int n, int max, uint64_t lo, uint64_t hi, uint32_t kind, uint32_t owner);
+
+/* Adds [lo, hi) without the recorder's own mappings (the kernel merges neighbouring anonymous
+ * mappings, so one line of /proc/self/maps may hold ours and the program's). */
+static int at_add_foreign(at_region *out, int n, int max, uint64_t lo, uint64_t hi, uint32_t kind, uint32_t owner) {
+    uint32_t count = __atomic_load_n(&at_own_count, __ATOMIC_ACQUIRE);
+    if (count > AT_OWN_MAX) count = AT_OWN_MAX;
+    for (uint32_t i = 0; i < count; i++) {
+        if (at_own_hi[i] <= lo || at_own_lo[i] >= hi) continue;
+        if (at_own_lo[i] > lo) n = at_add_foreign(out, n, max, lo, at_own_lo[i], kind, owner);
+        if (at_own_hi[i] < hi) n = at_add_foreign(out, n, max, at_own_hi[i], hi, kind, owner);
+        return n;
+    }
+    return at_add_region(out, n, max, lo, hi, kind, owner);
+}
+
+size_t at_read_memory(uint64_t address, void *buffer, size_t length) {
+    struct iovec local = { buffer, length };
+    struct iovec remote = { (void *)(uintptr_t)address, length };
+    ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+void at_read_stack_bounds(at_slot *s) {
+    pthread_attr_t attr;
+    s->stack_lo = s->stack_hi = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
+    void *addr = NULL;
+    size_t size = 0;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+        s->stack_lo = (uint64_t)(uintptr_t)addr;
+        s->stack_hi = (uint64_t)(uintptr_t)addr + size;
+    }
+    pthread_attr_destroy(&attr);
+}
+
+
+static uint64_t at_hex(const char **p) {
+    uint64_t v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        if (c >= '0' && c <= '9') v = v * 16 + (uint64_t)(c - '0');
+        else if (c >= 'a' && c <= 'f') v = v * 16 + (uint64_t)(c - 'a' + 10);
+        else return v;
+    }
+}
+
+static int at_region_order(const void *a, const void *b) {
+    const at_region *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Adds [lo, hi) minus the parts already listed (module segments and stacks are listed first). */
+static int at_add_region(at_region *out, int n, int max, uint64_t lo, uint64_t hi, uint32_t kind, uint32_t owner) {
+    if (lo >= hi || n >= max) return n;
+    for (int i = 0; i < n; i++) {
+        if (out[i].end <= lo || out[i].start >= hi) continue;
+        /* overlap: keep the pieces outside out[i] */
+        if (out[i].start > lo) n = at_add_region(out, n, max, lo, out[i].start, kind, owner);
+        if (out[i].end < hi) n = at_add_region(out, n, max, out[i].end, hi, kind, owner);
+        return n;
+    }
+    out[n].start = lo;
+    out[n].end = hi;
+    out[n].kind = kind;
+    out[n].owner = owner;
+    return n + 1;
+}
+
+int at_collect_regions(at_region *out, int max) {
+    int n = 0;
+    /* modules' writable segments (.data, .bss): globals */
+    uint32_t modules = __atomic_load_n(&at_g.module_count, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < modules; i++) {
+        at_module *m = &at_g.modules[i];
+        if (m->unload_ticks || m->is_self) continue;
+        for (uint32_t k = 0; k < m->nsegs; k++)
+            if (m->seg_flags[k] & PF_W)
+                n = at_add_region(out, n, max, (m->base + m->seg_vaddr[k]) & ~7ull,
+                                  m->base + m->seg_vaddr[k] + m->seg_memsz[k], AT_REGION_MODULE, m->id);
+    }
+    /* thread stacks, as far as they are known */
+    uint32_t high = __atomic_load_n(&at_g.slot_high, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < high; i++) {
+        at_slot *s = &at_g.slots[i];
+        if (s->state != AT_SLOT_ACTIVE || !s->stack_hi) continue;
+        n = at_add_region(out, n, max, s->stack_lo, s->stack_hi, AT_REGION_STACK, s->thread_index);
+    }
+    /* the rest of the writable private memory: the heap, other anonymous mappings */
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[8192];
+        size_t have = 0;
+        for (;;) {
+            ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+            if (r <= 0 && have == 0) break;
+            have += r > 0 ? (size_t)r : 0;
+            buf[have] = 0;
+            char *line = buf, *nl;
+            while ((nl = strchr(line, '\n')) || (r <= 0 && *line)) {
+                if (nl) *nl = 0;
+                const char *p = line;
+                uint64_t lo = at_hex(&p);
+                if (*p == '-') p++;
+                uint64_t hi = at_hex(&p);
+                while (*p == ' ') p++;
+                int readable = p[0] == 'r', writable = p[1] == 'w', private = p[3] == 'p';
+                /* offset, device, inode, then the path */
+                const char *path = p;
+                for (int field = 0; field < 4 && *path; field++) {
+                    while (*path && *path != ' ') path++;
+                    while (*path == ' ') path++;
+                }
+                int heap = strcmp(path, "[heap]") == 0;
+                int anon = *path == 0 || heap || strncmp(path, "[anon", 5) == 0 || strcmp(path, "[stack]") == 0;
+                if (readable && writable && private && anon) {
+                    uint32_t kind = heap ? AT_REGION_HEAP : (strcmp(path, "[stack]") == 0 ? AT_REGION_STACK : AT_REGION_ANON);
+                    n = at_add_foreign(out, n, max, lo, hi, kind, kind == AT_REGION_STACK ? 1 : 0);
+                }
+                if (!nl) { line += strlen(line); break; }
+                line = nl + 1;
+            }
+            size_t rest = strlen(line);
+            memmove(buf, line, rest);
+            have = rest;
+            if (r <= 0) break;
+        }
+        close(fd);
+    }
+    qsort(out, (size_t)n, sizeof(at_region), at_region_order);
+    return n;
+}
+
+__attribute__((noinline)) void at_run_spilled(void (*body)(void *), void *context) {
+    /* the callee-saved registers of every caller stay in this frame while `body` scans the stack */
+    __builtin_unwind_init();
+    body(context);
+    __asm__ __volatile__("" ::: "memory");
+}
