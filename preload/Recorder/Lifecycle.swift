@@ -53,57 +53,56 @@ enum Lifecycle {
         G.pointee.start_wall_ns = at_wall_ns()
     }
 
-    /// Ends the trace: last round, `end` record, close. Runs once, in whichever thread exits.
-    static func finish(reason: UInt8, status: Int32) {
-        if getpid() != G.pointee.pid { return }                // a vfork child shares our memory
-        if at_cas32(&G.pointee.status, UInt32(AT_RECORDING), UInt32(AT_FINISHED)) == 0 { return }
-        if at_load32(&G.pointee.child_pending) != 0 { return }  // a fork child that recorded nothing
+    /// Runs `body` as the recorder: the thread's guard set (its allocations go unrecorded) and
+    /// the writer lock held, waited for two seconds at most (a writer stuck in a crashed process
+    /// must not hang an exit). Only in the process that owns the trace (a vfork child shares our
+    /// memory) and not in a fork child that never recorded anything.
+    static func asWriter(_ body: () -> Void) {
+        if getpid() != G.pointee.pid || at_load32(&G.pointee.child_pending) != 0 { return }
         let t = T
         let depth = t.pointee.depth
         t.pointee.depth = depth + 1
         defer { t.pointee.depth = depth }
-        BufferPool.wakeWriter()
-        // two seconds at most: a writer stuck in a crashed process must not hang the exit
         guard at_lock_bounded(&G.pointee.writer_lock, 200_000) != 0 else { return }
-        // not after a fatal signal: the heap may be what went wrong
-        if reason == 0 && G.pointee.heap_graph & 2 != 0 { HeapCapture.capture(.exit, writerLockHeld: true) }
-        Writer.round(sync: true)
-        Writer.endRecord(reason: reason, status: status)
-        close(G.pointee.fd)
-        G.pointee.fd = -1
+        body()
         at_unlock(&G.pointee.writer_lock)
+    }
+
+    /// Ends the trace: last round, `end` record, close. Runs once, in whichever thread exits.
+    static func finish(reason: UInt8, status: Int32) {
+        if getpid() != G.pointee.pid { return }
+        if at_cas32(&G.pointee.status, UInt32(AT_RECORDING), UInt32(AT_FINISHED)) == 0 { return }
+        BufferPool.wakeWriter()
+        asWriter {
+            // not after a fatal signal: the heap may be what went wrong
+            if reason == 0 && G.pointee.heap_graph & 2 != 0 { HeapCapture.capture(.exit, writerLockHeld: true) }
+            Writer.round(sync: true)
+            Writer.endRecord(reason: reason, status: status)
+            close(G.pointee.fd)
+            G.pointee.fd = -1
+        }
     }
 
     /// The ELF destructor. With a preloaded library it usually runs *before* the on_exit handler
     /// that knows the exit status, so it only makes the data safe; `finish` writes the end.
     static func flushFromDestructor() {
-        if getpid() != G.pointee.pid || at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
-        if at_load32(&G.pointee.child_pending) != 0 { return }
-        let t = T
-        let depth = t.pointee.depth
-        t.pointee.depth = depth + 1
-        defer { t.pointee.depth = depth }
-        guard at_lock_bounded(&G.pointee.writer_lock, 200_000) != 0 else { return }
-        if at_load32(&G.pointee.status) == UInt32(AT_RECORDING) {
-            Writer.round(sync: true)
-            Writer.flush()
+        if at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
+        asWriter {
+            if at_load32(&G.pointee.status) == UInt32(AT_RECORDING) {
+                Writer.round(sync: true)
+                Writer.flush()
+            }
         }
-        at_unlock(&G.pointee.writer_lock)
     }
 
     /// Before execve: everything so far reaches the file, followed by an `exec` record.
     static func beforeExec(_ path: UnsafePointer<CChar>?) {
-        if getpid() != G.pointee.pid || at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
-        if at_load32(&G.pointee.child_pending) != 0 { return }
-        let t = T
-        let depth = t.pointee.depth
-        t.pointee.depth = depth + 1
-        defer { t.pointee.depth = depth }
-        guard at_lock_bounded(&G.pointee.writer_lock, 200_000) != 0 else { return }
-        Writer.round(sync: true)
-        Writer.execRecord(path)
-        Writer.flush()
-        at_unlock(&G.pointee.writer_lock)
+        if at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
+        asWriter {
+            Writer.round(sync: true)
+            Writer.execRecord(path)
+            Writer.flush()
+        }
     }
 
     // MARK: fork

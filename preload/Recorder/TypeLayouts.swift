@@ -9,12 +9,6 @@ import CRecorderSupport
 /// descriptor's +12 is its record count and +16 its 12-byte records (flags, mangled type, name).
 /// Every read goes through at_read_memory: a wrong guess gives no layout, never a fault.
 enum TypeLayouts {
-    struct Field {
-        var offset: UInt64
-        var ownership: UInt8       // 0 strong, 1 weak, 2 unowned, 3 unowned(unsafe)
-        var name: (UnsafeMutablePointer<UInt8>, Int)
-    }
-
     static func u64(_ a: UInt64) -> UInt64? {
         var v: UInt64 = 0
         return at_read_memory(a, &v, 8) == 8 ? v : nil
