@@ -87,10 +87,13 @@ let package = Package(
                           cSettings: [.headerSearchPath("../../../include")]),
         .executableTarget(name: "sample-cxx", path: "samples/c/cxx",
                           cxxSettings: [.headerSearchPath("../../../include")]),
+        .executableTarget(name: "sample-graph", path: "samples/c/graph",
+                          cSettings: [.headerSearchPath("../../../include")]),
 
         // --- tests ---------------------------------------------------------------------------
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "TraceReader", "CZstd"], path: "Tests/TraceFormatTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["TraceReader", "TraceFormat"], path: "Tests/EndToEndTests"),
         .testTarget(name: "SymbolicationTests", dependencies: ["Symbolication"], path: "Tests/SymbolicationTests"),
+        .testTarget(name: "TraceAnalysisTests", dependencies: ["TraceAnalysis", "TraceReader"], path: "Tests/TraceAnalysisTests"),
     ]
 )

@@ -57,6 +57,33 @@ public final class Symbolizer {
         return result
     }
 
+    /// The global variable whose storage holds `address` (a data symbol of the module mapped
+    /// there): its readable name (a Swift variable without its type: `samples.graphTable`), the
+    /// address's offset in it, and the module's file name. Nil when no module or no symbol covers it.
+    public func dataSymbol(at address: UInt64) -> (name: String, offset: UInt64, module: String)? {
+        guard let mi = moduleIndex(address) else { return nil }
+        if modules[mi].dataSymbols == nil, let dwfl = modules[mi].dwflModule {
+            modules[mi].dataSymbols = DataSymbolTable(module: dwfl)
+        }
+        guard let (raw, start) = modules[mi].dataSymbols?.lookup(address) else { return nil }
+        var name = readable(raw)
+        if Demangler.isSwiftSymbol(raw) {
+            // `samples.graphTable : [Swift.Int : samples.Holder]` -> `samples.graphTable`
+            let chars = Array(name.utf8)
+            if chars.count >= 3, let i = (0..<(chars.count - 2)).first(where: { chars[$0] == 32 && chars[$0 + 1] == 58 && chars[$0 + 2] == 32 }) {
+                name = String(decoding: chars[..<i], as: UTF8.self)
+            }
+        }
+        return (name, address - start, modules[mi].name)
+    }
+
+    /// The file name of the module whose segments hold `address`, and the address relative to its
+    /// load bias.
+    public func module(at address: UInt64) -> (name: String, offset: UInt64)? {
+        guard let mi = moduleIndex(address) else { return nil }
+        return (modules[mi].name, address &- modules[mi].bias)
+    }
+
     /// Number of distinct addresses symbolized so far.
     public var cachedAddressCount: Int { cache.count }
 
@@ -220,6 +247,7 @@ private struct LoadedModule {
     /// nil when the module cannot be used (a warning says why).
     var dwflModule: OpaquePointer?
     var symbols: SymbolTable?
+    var dataSymbols: DataSymbolTable?
     /// nil: not looked at yet; .some(nil): no DWARF.
     var dwarf: DwarfIndex??
 

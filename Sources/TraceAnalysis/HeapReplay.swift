@@ -39,15 +39,21 @@ public final class HeapReplay {
     public private(set) var marks: [MarkInfo] = []
     public private(set) var snapshots: [Moment: HeapSnapshot] = [:]
     public private(set) var replaySummary = ReplaySummary()
-    public private(set) var heap = LiveHeap()
+    /// The blocks live now (after `run`: those never freed).
+    public var heap: LiveHeap { core.heap }
 
-    private var lastAllocation: [Int32] = []    // per thread: slot of its latest allocation, or -1
     /// Events per thread index (index 0 is the recorder's own).
     public private(set) var eventsPerThread: [UInt64] = []
     /// Called now and then with the number of events replayed so far.
     public var progress: ((UInt64) -> Void)?
-    private var lastRSS: UInt64 = 0
-    private var peakDirty = false
+    /// Called once, on the replaying thread between callbacks, at the first `sync` after stacks were
+    /// defined: by then the modules mapped at start and the stacks of the first events are in the
+    /// reader's tables (a report can start loading their debug information meanwhile).
+    public var definitionsAvailable: ((TraceReader) -> Void)?
+
+    /// The per-event state. `run` works on a local copy of it (plain values and manually managed
+    /// columns: no retain/release, uniqueness or exclusivity checks per event) and stores it back.
+    private var core = ReplayCore()
     private var pending: [Moment] = []
     private var survivorsFromTicks: UInt64?
     private var secondsTargets: [(Moment, UInt64)] = []  // (moment, nanoseconds since start)
@@ -55,7 +61,10 @@ public final class HeapReplay {
     public init(reader: TraceReader, request: ReplayRequest = ReplayRequest()) {
         self.reader = reader
         self.request = request
+        core.trackSites = request.sites
     }
+
+    deinit { core.deallocate() }
 
     /// Opens and replays `path`.
     public convenience init(path: String, request: ReplayRequest = ReplayRequest()) throws {
@@ -70,30 +79,61 @@ public final class HeapReplay {
         if let until = request.survivorsUntil, !pending.contains(until) { pending.append(until) }
         if let from = request.survivorsFrom, !pending.contains(from) { pending.append(from) }
         for m in pending {
-            if m == .start { take(.start, ticks: reader.process?.startTicks ?? 0) }
+            if m == .start { take(.start, ticks: reader.process?.startTicks ?? 0, heap: core.heap) }
             if case .seconds(let s) = m { secondsTargets.append((m, UInt64(s * 1e9))) }
         }
         pending.removeAll { $0 == .start }
-        let trackSites = request.sites
         var seen: UInt64 = 0
         var nextProgress: UInt64 = 1 << 21
-        replaySummary = try reader.replay { batch in
-            for e in batch {
-                let t = Int(e.thread)
-                if t >= eventsPerThread.count { eventsPerThread.append(contentsOf: repeatElement(0, count: t + 1 - eventsPerThread.count)) }
-                eventsPerThread[t] &+= 1
-                apply(e, trackSites: trackSites)
+        var core = self.core
+        do {
+            var stacksSeen = false, hookCalled = false
+            replaySummary = try reader.replay(records: { record in
+                guard !hookCalled else { return }
+                switch record {
+                case .stackNodes: stacksSeen = true
+                case .sync where stacksSeen:
+                    hookCalled = true
+                    self.definitionsAvailable?(self.reader)
+                default: break
+                }
+            }) { batch in
+                guard let events = batch.baseAddress else { return }
+                let n = batch.count
+                var i = 0
+                while i < n {
+                    if secondsTargets.isEmpty {
+                        // The common case: straight through to the next mark.
+                        i = core.apply(events, from: i, to: n)
+                        if i == n { break }
+                    } else {
+                        checkSeconds(events[i].ticks, &core)
+                        if core.apply(events + i) { i += 1; continue }
+                    }
+                    // A mark: the core has counted it; the rest needs the replay's lists.
+                    markReached(events[i], &core)
+                    i += 1
+                }
+                seen &+= UInt64(n)
+                if seen >= nextProgress, let progress { progress(seen); nextProgress = seen + (1 << 21) }
             }
-            seen &+= UInt64(batch.count)
-            if seen >= nextProgress, let progress { progress(seen); nextProgress = seen + (1 << 21) }
+        } catch {
+            self.core = core
+            throw error
         }
-        if peakDirty { capturePeak() }
-        figures.leakedBlocks = heap.count
-        figures.leakedBytes = heap.bytes
+        if core.peakDirty { core.capturePeak() }
+        self.core = core
+
+        figures = core.figures
+        figures.callsByKind = core.calls.array
+        figures.leakedBlocks = core.heap.count
+        figures.leakedBytes = core.heap.bytes
         figures.marks = marks.count
+        sites = core.sites.statistics
+        eventsPerThread = (0..<core.threads.count).map { core.threads[$0].events }
         if let end = replaySummary.end?.ticks, end > figures.lastTicks { figures.lastTicks = end }
-        for (m, _) in secondsTargets where snapshots[m] == nil { take(m, ticks: figures.lastTicks) }
-        if pending.contains(.end) { take(.end, ticks: figures.lastTicks) }
+        for (m, _) in secondsTargets where snapshots[m] == nil { take(m, ticks: figures.lastTicks, heap: core.heap) }
+        if pending.contains(.end) { take(.end, ticks: figures.lastTicks, heap: core.heap) }
         for m in request.moments + [request.survivorsFrom, request.survivorsUntil].compactMap({ $0 })
             where snapshots[m] == nil {
             throw UnknownMoment(moment: m, marks: marks.map(\.label))
@@ -109,158 +149,209 @@ public final class HeapReplay {
     /// Threads of the target that made at least one event.
     public var threadCount: Int { eventsPerThread.indices.filter { $0 > 0 && eventsPerThread[$0] > 0 }.count }
 
-    // MARK: applying events
-
-    @inline(__always)
-    private func apply(_ e: TraceEvent, trackSites: Bool) {
-        if !secondsTargets.isEmpty { checkSeconds(e.ticks) }
-        if figures.firstTicks == 0 { figures.firstTicks = e.ticks }
-        figures.lastTicks = e.ticks
-        switch e.kind {
-        case .free:
-            figures.frees &+= 1
-            figures.callsByKind[Int(EventKind.free.rawValue)] &+= 1
-            release(e.address, trackSites: trackSites)
-        case .realloc, .reallocarray:
-            figures.callsByKind[Int(e.kind.rawValue)] &+= 1
-            figures.allocationCalls &+= 1
-            if e.oldAddress != 0 { release(e.oldAddress, trackSites: trackSites) }
-            if e.address != 0 {
-                figures.bytesAllocated &+= e.size
-                allocate(e, trackSites: trackSites)
-            }
-        case .mark:
-            let label = reader.label(of: e) ?? ""
-            marks.append(MarkInfo(index: marks.count + 1, label: label, thread: e.thread, ticks: e.ticks,
-                                  liveBytes: heap.bytes, liveBlocks: heap.count, rssBytes: lastRSS))
-            if !pending.isEmpty { markReached(label, index: marks.count, ticks: e.ticks) }
-        case .rss:
-            lastRSS = e.size
-            if e.size > figures.peakRSSBytes { figures.peakRSSBytes = e.size; figures.peakRSSTicks = e.ticks }
-        case .threadExit:
-            break
-        default:
-            figures.callsByKind[Int(e.kind.rawValue)] &+= 1
-            figures.allocationCalls &+= 1
-            figures.bytesAllocated &+= e.size
-            allocate(e, trackSites: trackSites)
-        }
-    }
-
-    @inline(__always)
-    private func allocate(_ e: TraceEvent, trackSites: Bool) {
-        let (slot, displaced) = heap.add(address: e.address, size: e.size, stack: e.stack, type: e.typeID,
-                                         thread: e.thread, ticks: e.ticks)
-        if displaced >= 0 {
-            // a free the trace never showed: the old block is gone
-            if trackSites { siteReleased(Int(displaced)) }
-            forgetLastAllocation(displaced)
-        }
-        let t = Int(e.thread)
-        if t >= lastAllocation.count { lastAllocation.append(contentsOf: repeatElement(-1, count: t + 1 - lastAllocation.count)) }
-        lastAllocation[t] = slot
-        if trackSites {
-            sites.ensure(e.stack)
-            let s = Int(e.stack)
-            sites.allocations[s] &+= 1
-            sites.bytes[s] &+= e.size
-            sites.liveBytes[s] &+= e.size
-            sites.liveBlocks[s] &+= 1
-        }
-        if heap.bytes > figures.peakHeapBytes {
-            figures.peakHeapBytes = heap.bytes
-            figures.peakHeapTicks = e.ticks
-            figures.peakHeapBlocks = heap.count
-            peakDirty = true
-        }
-    }
-
-    @inline(__always)
-    private func release(_ address: UInt64, trackSites: Bool) {
-        if peakDirty && trackSites { capturePeak() }
-        peakDirty = false
-        let slot = heap.remove(address: address)
-        if slot < 0 {
-            figures.unmatchedFrees &+= 1
-            return
-        }
-        let i = Int(slot)
-        let t = Int(heap.thread[i])
-        let temporary = t < lastAllocation.count && lastAllocation[t] == slot
-        if temporary {
-            figures.temporaryAllocations &+= 1
-            lastAllocation[t] = -1
-        }
-        if trackSites {
-            siteReleased(i)
-            if temporary { sites.temporary[Int(heap.stack[i])] &+= 1 }
-        }
-    }
-
-    @inline(__always)
-    private func siteReleased(_ i: Int) {
-        let s = Int(heap.stack[i])
-        sites.liveBytes[s] &-= heap.size[i]
-        sites.liveBlocks[s] &-= 1
-    }
-
-    private func forgetLastAllocation(_ slot: Int32) {
-        for t in 0..<lastAllocation.count where lastAllocation[t] == slot { lastAllocation[t] = -1 }
-    }
-
-    /// The heap just stopped rising after a new peak: remember what each site held.
-    private func capturePeak() {
-        sites.peakBytes = sites.liveBytes
-        peakDirty = false
-    }
-
     // MARK: moments
 
-    private func markReached(_ label: String, index: Int, ticks: UInt64) {
+    /// A mark event (already counted by the core): note it, and take the snapshots it names.
+    private func markReached(_ e: TraceEvent, _ core: inout ReplayCore) {
+        let label = reader.label(of: e) ?? ""
+        marks.append(MarkInfo(index: marks.count + 1, label: label, thread: e.thread, ticks: e.ticks,
+                              liveBytes: core.heap.bytes, liveBlocks: core.heap.count, rssBytes: core.lastRSS))
+        guard !pending.isEmpty else { return }
+        let index = marks.count
         for m in pending where snapshots[m] == nil {
             switch m {
-            case .mark(let l) where l == label: take(m, ticks: ticks)
-            case .markIndex(let i) where i == index: take(m, ticks: ticks)
+            case .mark(let l) where l == label: take(m, ticks: e.ticks, heap: core.heap)
+            case .markIndex(let i) where i == index: take(m, ticks: e.ticks, heap: core.heap)
             default: break
             }
         }
     }
 
-    private func checkSeconds(_ ticks: UInt64) {
+    private func checkSeconds(_ ticks: UInt64, _ core: inout ReplayCore) {
         let ns = reader.clock.nanosecondsSinceStart(ticks)
         var i = 0
         while i < secondsTargets.count {
             let (m, target) = secondsTargets[i]
             if ns > Int64(target) && snapshots[m] == nil {
-                take(m, ticks: figures.lastTicks)
+                take(m, ticks: core.figures.lastTicks, heap: core.heap)
             }
             i += 1
         }
         secondsTargets.removeAll { snapshots[$0.0] != nil }
     }
 
-    private func take(_ m: Moment, ticks: UInt64) {
+    private func take(_ m: Moment, ticks: UInt64, heap: LiveHeap) {
         if m == request.survivorsFrom { survivorsFromTicks = ticks }
         var groups: [HeapSnapshot.Key: HeapSnapshot.Tally] = [:]
         var survivors: [UInt32: HeapSnapshot.Tally] = [:]
         var byStack: [UInt32: HeapSnapshot.Tally] = [:]
         var survivorsByKey: [HeapSnapshot.Key: HeapSnapshot.Tally] = [:]
         let since = m == request.survivorsUntil ? survivorsFromTicks : nil
-        heap.forEachSlot { i in
-            let type = heap.type[i]
-            let key = HeapSnapshot.Key(type: type, stack: type != 0 ? 0 : heap.stack[i])
+        heap.forEachBlock { b, type in
+            let key = HeapSnapshot.Key(type: type, stack: type != 0 ? 0 : b.stack)
             groups[key, default: .init()].blocks += 1
-            groups[key, default: .init()].bytes &+= heap.size[i]
-            byStack[heap.stack[i], default: .init()].blocks += 1
-            byStack[heap.stack[i], default: .init()].bytes &+= heap.size[i]
-            if let since, heap.ticks[i] > since {
-                survivors[heap.stack[i], default: .init()].blocks += 1
-                survivors[heap.stack[i], default: .init()].bytes &+= heap.size[i]
+            groups[key, default: .init()].bytes &+= b.size
+            byStack[b.stack, default: .init()].blocks += 1
+            byStack[b.stack, default: .init()].bytes &+= b.size
+            if let since, b.ticks > since {
+                survivors[b.stack, default: .init()].blocks += 1
+                survivors[b.stack, default: .init()].bytes &+= b.size
                 survivorsByKey[key, default: .init()].blocks += 1
-                survivorsByKey[key, default: .init()].bytes &+= heap.size[i]
+                survivorsByKey[key, default: .init()].bytes &+= b.size
             }
         }
         snapshots[m] = HeapSnapshot(moment: m, ticks: ticks, blocks: heap.count, bytes: heap.bytes,
                                     groups: groups, byStack: byStack, survivorsByStack: survivors, survivorsByKey: survivorsByKey)
+    }
+}
+
+/// What the replay keeps per event: the live heap, per-site and per-thread figures, the summary
+/// figures. Plain values and `Column`s only, so that `apply` on a local copy is plain loads and stores.
+struct ReplayCore {
+    struct ThreadState {
+        var events: UInt64 = 0
+        /// The address of the thread's latest allocation while that block lives and the thread has
+        /// allocated nothing since (`hasLast`). Live blocks have distinct addresses: the address
+        /// names the block.
+        var last: UInt64 = 0
+        var hasLast = false
+    }
+
+    var heap = LiveHeap()
+    var sites = SiteColumns()
+    var trackSites = false
+    /// By thread index.
+    var threads = Column<ThreadState>(capacity: 16)
+    /// Calls by event kind (raw value).
+    var calls = Column<UInt64>(repeating: 0, count: 16)
+    /// `callsByKind` is kept in `calls` while replaying.
+    var figures = SummaryFigures()
+    var lastRSS: UInt64 = 0
+    /// The heap reached a new peak and has not fallen since.
+    var peakDirty = false
+    /// Where prefetching loads go (so that they are not optimised away).
+    var sink: UInt64 = 0
+
+    func deallocate() {
+        heap.deallocate()
+        sites.deallocate()
+        threads.deallocate()
+        calls.deallocate()
+    }
+
+    /// Applies `events[from..<to]` up to the first mark; returns the mark's index (`to` if none).
+    /// The mark itself is counted; its label and snapshots are for the caller.
+    mutating func apply(_ events: UnsafePointer<TraceEvent>, from: Int, to: Int) -> Int {
+        var i = from
+        var touched: UInt64 = 0
+        while i < to {
+            // Start loading the table entry an event a few places ahead will start at: a load that
+            // misses overlaps with this event's work.
+            let ahead = i &+ ReplayCore.lookahead
+            if ahead < to { touched &+= heap.touch(events[ahead].address) }
+            if !apply(events + i) { sink = touched; return i }
+            i &+= 1
+        }
+        sink = touched
+        return to
+    }
+
+    /// Events between a prefetch and its use (4 to 16 measured about the same, a few % faster than none).
+    static let lookahead = 8
+
+    /// Applies one event; false for a mark (counted, the rest left to the caller).
+    @inline(__always)
+    mutating func apply(_ e: UnsafePointer<TraceEvent>) -> Bool {
+        let t = Int(e.pointee.thread)
+        if t >= threads.count { threads.grow(to: t + 1, filling: ThreadState()) }
+        threads.base[t].events &+= 1
+        let ticks = e.pointee.ticks
+        if figures.firstTicks == 0 { figures.firstTicks = ticks }
+        figures.lastTicks = ticks
+        let kind = e.pointee.kind
+        let k = Int(kind.rawValue)
+        switch kind {
+        case .free:
+            figures.frees &+= 1
+            calls.base[k] &+= 1
+            release(e.pointee.address)
+        case .malloc, .calloc, .memalign, .posixMemalign, .alignedAlloc, .valloc, .pvalloc:
+            calls.base[k] &+= 1
+            figures.allocationCalls &+= 1
+            figures.bytesAllocated &+= e.pointee.size
+            allocate(e)
+        case .realloc, .reallocarray:
+            calls.base[k] &+= 1
+            figures.allocationCalls &+= 1
+            if e.pointee.oldAddress != 0 { release(e.pointee.oldAddress) }
+            if e.pointee.address != 0 {
+                figures.bytesAllocated &+= e.pointee.size
+                allocate(e)
+            }
+        case .mark:
+            return false
+        case .rss:
+            let size = e.pointee.size
+            lastRSS = size
+            if size > figures.peakRSSBytes { figures.peakRSSBytes = size; figures.peakRSSTicks = ticks }
+        case .threadExit:
+            break
+        }
+        return true
+    }
+
+    @inline(__always)
+    private mutating func allocate(_ e: UnsafePointer<TraceEvent>) {
+        let address = e.pointee.address
+        let size = e.pointee.size
+        let stack = e.pointee.stack
+        let thread = e.pointee.thread
+        let block = LiveHeap.Block(address: address, size: size, ticks: e.pointee.ticks, stack: stack, thread: thread)
+        if let displaced = heap.add(block, type: e.pointee.typeID) { displace(displaced, at: address) }
+        let owner = threads.base + Int(thread)
+        owner.pointee.last = address
+        owner.pointee.hasLast = true
+        if trackSites {
+            sites.ensure(stack)
+            sites.allocated(Int(stack), size: size)
+        }
+        if heap.bytes > figures.peakHeapBytes {
+            figures.peakHeapBytes = heap.bytes
+            figures.peakHeapTicks = e.pointee.ticks
+            figures.peakHeapBlocks = heap.count
+            peakDirty = true
+        }
+    }
+
+    /// A block replaced by a new one at its address: a free the trace never showed.
+    @inline(never)
+    private mutating func displace(_ b: LiveHeap.Block, at address: UInt64) {
+        if trackSites { sites.released(Int(b.stack), size: b.size, temporary: false) }
+        for t in 0..<threads.count where threads[t].hasLast && threads[t].last == address {
+            threads.base[t].hasLast = false
+        }
+    }
+
+    @inline(__always)
+    private mutating func release(_ address: UInt64) {
+        if peakDirty { capturePeak() }
+        guard let b = heap.remove(address: address) else {
+            figures.unmatchedFrees &+= 1
+            return
+        }
+        let owner = threads.base + Int(b.thread)
+        let temporary = owner.pointee.hasLast && owner.pointee.last == address
+        if temporary {
+            figures.temporaryAllocations &+= 1
+            owner.pointee.hasLast = false
+        }
+        if trackSites { sites.released(Int(b.stack), size: b.size, temporary: temporary) }
+    }
+
+    /// The heap just stopped rising after a new peak: what each site holds now is its peak figure.
+    @inline(__always)
+    mutating func capturePeak() {
+        if trackSites { sites.capturePeak() }
+        peakDirty = false
     }
 }

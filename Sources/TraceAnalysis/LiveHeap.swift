@@ -1,59 +1,155 @@
-/// The blocks live at the current moment of a replay, in parallel arrays indexed by slot.
+/// The blocks live at the current moment of a replay, in one open-addressing table keyed by address
+/// whose 32-byte entries hold the blocks' facts: a free finds everything it needs in the one cache
+/// line its lookup loads. Linear probing in a table at most half full, deletion by backward shift
+/// (no tombstones). Swift type ids, which only snapshots read, live in a parallel array.
+///
+/// Plain values and manually managed memory (see `Column`): the replay that owns it calls
+/// `deallocate()` once; copies handed out only read `count` and `bytes`. Arithmetic wraps: indices
+/// are masked, counts are bounded by the table size.
 public struct LiveHeap {
-    var map = AddressMap()
-    var size: [UInt64] = []
-    var stack: [UInt32] = []
-    var type: [UInt32] = []
-    var thread: [UInt32] = []
-    var ticks: [UInt64] = []
-    var freeSlots: [Int32] = []
+    struct Block {
+        /// 0 marks an empty entry (a block at address 0, which only a damaged trace has, is kept aside).
+        var address: UInt64
+        var size: UInt64
+        var ticks: UInt64
+        var stack: UInt32
+        var thread: UInt32
+    }
 
-    /// Live blocks.
-    public var count: Int { map.count }
-    /// Requested bytes of live blocks.
-    public private(set) var bytes: UInt64 = 0
+    private var table: UnsafeMutablePointer<Block>
+    private var types: UnsafeMutablePointer<UInt32>
+    private var mask: Int
+    private var shift: UInt64
+    private var growAt: Int
+    private var tableCount = 0
+    private var zeroBlock: Block?
+    private var zeroType: UInt32 = 0
 
-    /// Adds a block; returns its slot and the slot of a block that was live at the same address
-    /// (a free the recorder missed), or -1.
+    public var count: Int { zeroBlock == nil ? tableCount : tableCount + 1 }
+    public internal(set) var bytes: UInt64 = 0
+
+    init(capacity: Int = 1 << 12) {
+        var c = 16
+        while c < capacity * 2 { c <<= 1 }
+        (table, types) = LiveHeap.allocateTable(c)
+        mask = c - 1
+        shift = UInt64(64 - c.trailingZeroBitCount)
+        growAt = c / 2
+    }
+
+    private static func allocateTable(_ c: Int) -> (UnsafeMutablePointer<Block>, UnsafeMutablePointer<UInt32>) {
+        let t = UnsafeMutablePointer<Block>.allocate(capacity: c)
+        t.initialize(repeating: Block(address: 0, size: 0, ticks: 0, stack: 0, thread: 0), count: c)
+        let ty = UnsafeMutablePointer<UInt32>.allocate(capacity: c)
+        ty.initialize(repeating: 0, count: c)
+        return (t, ty)
+    }
+
+    func deallocate() {
+        table.deallocate()
+        types.deallocate()
+    }
+
     @inline(__always)
-    mutating func add(address: UInt64, size s: UInt64, stack st: UInt32, type ty: UInt32, thread th: UInt32,
-                      ticks t: UInt64) -> (slot: Int32, displaced: Int32) {
-        let slot: Int32
-        if let reuse = freeSlots.popLast() {
-            slot = reuse
-            let i = Int(slot)
-            size[i] = s; stack[i] = st; type[i] = ty; thread[i] = th; ticks[i] = t
-        } else {
-            slot = Int32(size.count)
-            size.append(s); stack.append(st); type.append(ty); thread.append(th); ticks.append(t)
+    private func home(_ address: UInt64) -> Int {
+        Int(truncatingIfNeeded: ((address &>> 4) &* 0x9E37_79B9_7F4A_7C15) &>> shift)
+    }
+
+    @inline(__always)
+    mutating func add(_ block: Block, type: UInt32) -> Block? {
+        bytes &+= block.size
+        if block.address == 0 { return addZero(block, type: type) }
+        if tableCount >= growAt { grow() }
+        var i = home(block.address)
+        while true {
+            let x = table[i].address
+            if x == 0 {
+                table[i] = block
+                types[i] = type
+                tableCount &+= 1
+                return nil
+            }
+            if x == block.address {
+                let old = table[i]
+                table[i] = block
+                types[i] = type
+                bytes &-= old.size
+                return old
+            }
+            i = (i &+ 1) & mask
         }
-        bytes &+= s
-        let displaced = map.insert(address, slot)
-        if displaced >= 0 { release(slot: displaced) }
-        return (slot, displaced)
-    }
-
-    /// Removes the block at `address`; returns its slot (valid until the next `add`) or -1.
-    @inline(__always)
-    mutating func remove(address: UInt64) -> Int32 {
-        let slot = map.remove(address)
-        if slot >= 0 { release(slot: slot) }
-        return slot
     }
 
     @inline(__always)
-    private mutating func release(slot: Int32) {
-        bytes &-= size[Int(slot)]
-        freeSlots.append(slot)
+    mutating func remove(address: UInt64) -> Block? {
+        if address == 0 { return removeZero() }
+        var i = home(address)
+        while true {
+            let x = table[i].address
+            if x == address { break }
+            if x == 0 { return nil }
+            i = (i &+ 1) & mask
+        }
+        let removed = table[i]
+        var hole = i
+        var j = (i &+ 1) & mask
+        while true {
+            let a = table[j].address
+            if a == 0 { break }
+            if (j &- home(a)) & mask >= (j &- hole) & mask {
+                table[hole] = table[j]
+                types[hole] = types[j]
+                hole = j
+            }
+            j = (j &+ 1) & mask
+        }
+        table[hole].address = 0
+        tableCount &-= 1
+        bytes &-= removed.size
+        return removed
     }
 
-    /// Calls `body` with each live block's slot.
-    func forEachSlot(_ body: (Int) -> Void) {
-        map.forEach { _, slot in body(Int(slot)) }
+    @inline(__always)
+    func touch(_ address: UInt64) -> UInt64 { table[home(address)].address }
+
+    @inline(never)
+    private mutating func addZero(_ block: Block, type: UInt32) -> Block? {
+        let old = zeroBlock
+        zeroBlock = block
+        zeroType = type
+        if let old { bytes &-= old.size }
+        return old
     }
 
-    /// Calls `body` with each live block's address and slot.
-    func forEachBlock(_ body: (UInt64, Int) -> Void) {
-        map.forEach { address, slot in body(address, Int(slot)) }
+    @inline(never)
+    private mutating func removeZero() -> Block? {
+        guard let old = zeroBlock else { return nil }
+        zeroBlock = nil
+        bytes &-= old.size
+        return old
+    }
+
+    @inline(never)
+    private mutating func grow() {
+        let (oldTable, oldTypes) = (table, types)
+        let oldCapacity = mask + 1
+        let c = oldCapacity * 2
+        (table, types) = LiveHeap.allocateTable(c)
+        mask = c - 1
+        shift = UInt64(64 - c.trailingZeroBitCount)
+        growAt = c / 2
+        for k in 0..<oldCapacity where oldTable[k].address != 0 {
+            var i = home(oldTable[k].address)
+            while table[i].address != 0 { i = (i &+ 1) & mask }
+            table[i] = oldTable[k]
+            types[i] = oldTypes[k]
+        }
+        oldTable.deallocate()
+        oldTypes.deallocate()
+    }
+
+    func forEachBlock(_ body: (Block, UInt32) -> Void) {
+        if let zeroBlock { body(zeroBlock, zeroType) }
+        for k in 0...mask where table[k].address != 0 { body(table[k], types[k]) }
     }
 }

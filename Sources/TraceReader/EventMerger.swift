@@ -6,23 +6,17 @@ final class EventMerger {
     private var slotOfThread: [UInt32: Int] = [:]
     /// Where mark labels go as events are decoded.
     private let labels: MarkLabels
-    private let out: UnsafeMutablePointer<TraceEvent>
-    private let outCapacity: Int
     /// Scratch for the heap of a merge, kept for its capacity.
     private var heap: [Int] = []
     private let path: String
 
-    init(path: String, labels: MarkLabels, batchSize: Int = 8192) {
+    init(path: String, labels: MarkLabels) {
         self.path = path
         self.labels = labels
-        outCapacity = batchSize
-        out = UnsafeMutablePointer<TraceEvent>.allocate(capacity: batchSize)
-        out.initialize(repeating: TraceEvent(kind: .malloc), count: batchSize)
     }
 
     deinit {
         for i in queues.indices { queues[i].release() }
-        out.deallocate()
     }
 
     /// Holds a chunk's events (the payload after its thread index and base ticks).
@@ -38,13 +32,13 @@ final class EventMerger {
         queues[slot].append(events, baseTicks: baseTicks, record: record)
     }
 
-    /// Releases, in merged order, every held event with ticks < `limit` (every event when `all`).
-    /// A decoding error is thrown after the events before it are delivered.
-    func release(below limit: UInt64, all: Bool,
-                 deliver: (UnsafeBufferPointer<TraceEvent>) throws -> Void) throws {
+    /// Releases, in merged order, every held event with ticks < `limit` (every event when `all`),
+    /// into `batches` (flushed at the end). A decoding error is thrown after the events before it
+    /// are delivered.
+    func release(below limit: UInt64, all: Bool, into batches: inout EventBatches) throws {
         // The round works on its own copy of the state (moved, not copied) so that the hot loops
         // touch locals only, not class properties.
-        var round = MergeRound(limit: limit, all: all, out: out, outCapacity: outCapacity, labels: labels)
+        var round = MergeRound(limit: limit, all: all, labels: labels)
         swap(&round.queues, &queues)
         swap(&round.heap, &heap)
         defer {
@@ -52,35 +46,59 @@ final class EventMerger {
             swap(&round.heap, &heap)
         }
         do {
-            try round.run(deliver)
+            try round.run(&batches)
         } catch let error as EventError {
-            try round.flush(deliver)
+            try batches.flush()
             let (record, offset) = round.queues[round.failedQueue].position
             throw TraceError.corrupt(path: path, detail: "record \(record) (chunk of thread "
                 + "\(round.queues[round.failedQueue].thread)), event at byte \(offset) of its events: \(error.message)")
         }
-        try round.flush(deliver)
+        try batches.flush()
     }
 }
 
-/// One release: the queues' heads merged through a binary min-heap into the output batch.
+/// Where decoders put events: batches written in place, each handed on when full (or flushed).
+/// `handOff` delivers a batch and returns the buffer to fill next (the same one, or another when
+/// the batch goes to another thread).
+struct EventBatches {
+    private(set) var buffer: UnsafeMutablePointer<TraceEvent>
+    var count = 0
+    let capacity: Int
+    private let handOff: (UnsafeBufferPointer<TraceEvent>) throws -> UnsafeMutablePointer<TraceEvent>
+
+    init(buffer: UnsafeMutablePointer<TraceEvent>, capacity: Int,
+         handOff: @escaping (UnsafeBufferPointer<TraceEvent>) throws -> UnsafeMutablePointer<TraceEvent>) {
+        self.buffer = buffer
+        self.capacity = capacity
+        self.handOff = handOff
+    }
+
+    /// Where the next event goes (valid while `count < capacity`).
+    @inline(__always) var next: UnsafeMutablePointer<TraceEvent> { buffer + count }
+    @inline(__always) var room: Int { capacity - count }
+
+    /// Hands on the events written so far, if any.
+    mutating func flush() throws {
+        guard count > 0 else { return }
+        let n = count
+        count = 0
+        buffer = try handOff(UnsafeBufferPointer(start: buffer, count: n))
+    }
+}
+
+/// One release: the queues' heads merged through a binary min-heap into the output batches.
 struct MergeRound {
     var queues: [ThreadQueue] = []
     var heap: [Int] = []
     let limit: UInt64
     let all: Bool
-    let out: UnsafeMutablePointer<TraceEvent>
-    let outCapacity: Int
     let labels: MarkLabels
-    var outCount = 0
     /// The queue whose decoding failed (valid after an EventError).
     var failedQueue = 0
 
-    init(limit: UInt64, all: Bool, out: UnsafeMutablePointer<TraceEvent>, outCapacity: Int, labels: MarkLabels) {
+    init(limit: UInt64, all: Bool, labels: MarkLabels) {
         self.limit = limit
         self.all = all
-        self.out = out
-        self.outCapacity = outCapacity
         self.labels = labels
     }
 
@@ -91,7 +109,7 @@ struct MergeRound {
         return try queues[i].peek(labels: labels)
     }
 
-    mutating func run(_ deliver: (UnsafeBufferPointer<TraceEvent>) throws -> Void) throws {
+    mutating func run(_ out: inout EventBatches) throws {
         heap.removeAll(keepingCapacity: true)
         for i in queues.indices {
             if try peek(i), releasable(queues[i].head) { heap.append(i) }
@@ -100,18 +118,24 @@ struct MergeRound {
             // One thread: its events are already in order.
             let i = heap[0]
             failedQueue = i
-            var more = true
-            while more {
-                if outCount == outCapacity { try flush(deliver) }
-                more = try queues[i].drain(below: limit, all: all, into: out + outCount,
-                                           capacity: outCapacity - outCount, produced: &outCount, labels: labels)
-            }
+            try drain(i, below: limit, all: all, &out)
         } else if heap.count > 1 {
-            try merge(deliver)
+            try merge(&out)
         }
     }
 
-    private mutating func merge(_ deliver: (UnsafeBufferPointer<TraceEvent>) throws -> Void) throws {
+    /// Moves queue `i`'s events below `bound` (all when `boundAll`) to `out`.
+    @inline(__always)
+    private mutating func drain(_ i: Int, below bound: UInt64, all boundAll: Bool, _ out: inout EventBatches) throws {
+        var more = true
+        while more {
+            if out.count == out.capacity { try out.flush() }
+            more = try queues[i].drain(below: bound, all: boundAll, into: out.next, capacity: out.room,
+                                       produced: &out.count, labels: labels)
+        }
+    }
+
+    private mutating func merge(_ out: inout EventBatches) throws {
         var k = heap.count / 2
         while k > 0 { k -= 1; siftDown(k) }
         while !heap.isEmpty {
@@ -120,22 +144,28 @@ struct MergeRound {
             var runner = -1
             if heap.count > 1 { runner = heap[1] }
             if heap.count > 2 && queues[heap[2]].head.precedes(queues[heap[1]].head) { runner = heap[2] }
-            while true {
-                if outCount == outCapacity { try flush(deliver) }
-                out[outCount] = queues[q].head
-                outCount += 1
-                queues[q].hasHead = false
-                guard try peek(q), releasable(queues[q].head) else {
-                    // This thread has nothing more to release now.
-                    let last = heap.removeLast()
-                    if !heap.isEmpty { heap[0] = last; siftDown(0) }
-                    break
-                }
-                if runner >= 0 && !queues[q].head.precedes(queues[runner].head) {
-                    siftDown(0)
-                    break
-                }
+            // q's head goes first; then, without comparisons, its events with ticks below the
+            // runner-up's (and the limit): equal ticks need the full order.
+            if out.count == out.capacity { try out.flush() }
+            out.next.initialize(to: queues[q].head)
+            out.count += 1
+            queues[q].hasHead = false
+            var bound = limit
+            var boundAll = all
+            if runner >= 0 {
+                let r = queues[runner].head.ticks
+                if all || r < limit { bound = r }
+                boundAll = false
             }
+            failedQueue = q
+            try drain(q, below: bound, all: boundAll, &out)
+            guard try peek(q), releasable(queues[q].head) else {
+                // This thread has nothing more to release now.
+                let last = heap.removeLast()
+                if !heap.isEmpty { heap[0] = last; siftDown(0) }
+                continue
+            }
+            if runner >= 0 && !queues[q].head.precedes(queues[runner].head) { siftDown(0) }
         }
     }
 
@@ -151,12 +181,5 @@ struct MergeRound {
             heap.swapAt(i, m)
             i = m
         }
-    }
-
-    mutating func flush(_ deliver: (UnsafeBufferPointer<TraceEvent>) throws -> Void) throws {
-        guard outCount > 0 else { return }
-        let n = outCount
-        outCount = 0
-        try deliver(UnsafeBufferPointer(start: out, count: n))
     }
 }

@@ -111,28 +111,58 @@ struct ThreadQueue {
         return hasHead
     }
 
-    /// Moves released events (ticks < `limit`, or all when `all`) to `out`, at most `capacity`,
+    /// Moves released events (ticks < `limit`, or all when `all`) to `out`, at most `capacity` (> 0),
     /// counting them in `produced` (so that a decoding error keeps what came before it). Returns
     /// whether more may be releasable (true only when `capacity` was reached).
     mutating func drain(below limit: UInt64, all: Bool, into out: UnsafeMutablePointer<TraceEvent>,
                         capacity: Int, produced: inout Int, labels: MarkLabels) throws(EventError) -> Bool {
         var n = 0
         defer { produced += n }
+        if hasHead {
+            guard all || head.ticks < limit else { return false }
+            out[0] = head
+            hasHead = false
+            n = 1
+        }
         while n < capacity {
-            if hasHead {
-                guard all || head.ticks < limit else { return false }
-                out[n] = head
-                hasHead = false
-                n += 1
+            guard segmentIndex < segments.count else {
+                // Everything consumed: start the buffer over.
+                segments.removeAll(keepingCapacity: true)
+                segmentIndex = 0
+                used = 0
+                pos = 0
+                return false
+            }
+            let end = segments[segmentIndex].end
+            if pos < end {
+                let base = UnsafePointer(bytes!)
+                let stop = base + end
+                var p = base + pos
+                defer { pos = p - base }
+                // Unchecked decoding up to the last few events of the chunk, then one checked event.
+                if try decoder.decodeRun(&p, stop, thread: thread, labels: labels, into: out, count: &n,
+                                         capacity: capacity, below: limit, all: all) {
+                    head = out[n]
+                    hasHead = true
+                    return false
+                }
+                if n == capacity { return true }
+                if p < stop && stop - p < EventDecoder.fastMargin {
+                    try decoder.decode(&p, stop, thread: thread, labels: labels, into: out + n)
+                    if all || out[n].ticks < limit {
+                        n += 1
+                    } else {
+                        head = out[n]
+                        hasHead = true
+                        return false
+                    }
+                }
                 continue
             }
-            guard try decodeNext(into: out + n, labels: labels) else { return false }
-            if all || out[n].ticks < limit {
-                n += 1
-            } else {
-                head = out[n]
-                hasHead = true
-                return false
+            segmentIndex += 1
+            if segmentIndex < segments.count {
+                pos = segments[segmentIndex].start
+                decoder = EventDecoder(baseTicks: segments[segmentIndex].baseTicks)
             }
         }
         return true

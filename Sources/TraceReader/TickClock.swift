@@ -34,11 +34,15 @@ public struct TickClock: Sendable {
     public func nanoseconds(_ ticks: UInt64) -> Int64 {
         if isIdentity || pairs.isEmpty { return Int64(bitPattern: ticks) }
         if pairs.count == 1 { return Int64(bitPattern: pairs[0].nanoseconds &+ (ticks &- pairs[0].ticks)) }
-        // The segment [i, i+1] containing ticks (clamped to the first and last segments).
-        var lo = 0, hi = pairs.count - 1
-        while hi - lo > 1 {
-            let mid = (lo + hi) / 2
-            if pairs[mid].ticks <= ticks { lo = mid } else { hi = mid }
+        // The segment [i, i+1] containing ticks (clamped to the first and last segments). A replay
+        // asks mostly about the last one (events released by the sync that added its end).
+        var lo = pairs.count - 2, hi = pairs.count - 1
+        if pairs[lo].ticks > ticks {
+            lo = 0
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2
+                if pairs[mid].ticks <= ticks { lo = mid } else { hi = mid }
+            }
         }
         let a = pairs[lo], b = pairs[lo + 1]
         let dt = b.ticks - a.ticks, dn = b.nanoseconds - a.nanoseconds

@@ -54,8 +54,7 @@ public final class TraceReader {
 
     /// The label of a `mark` event (nil if the index is not known).
     public func label(of event: TraceEvent) -> String? {
-        let i = Int(event.labelIndex)
-        return i < markLabels.strings.count ? markLabels.strings[i] : nil
+        markLabels.label(Int(event.labelIndex))
     }
 
     /// Threads sorted by index.
@@ -68,7 +67,7 @@ public final class TraceReader {
         threads = [:]
         stacks = StackTable()
         types = TypeTable()
-        markLabels.strings = []
+        markLabels.removeAll()
         clock = TickClock(process: process)
     }
 }

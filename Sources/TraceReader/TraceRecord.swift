@@ -16,7 +16,12 @@ public enum TraceRecord: Sendable, Equatable {
     case sync(TraceSync)
     case exec(TraceExec)
     case end(TraceEnd)
-    /// A record kind this reader does not know (or a reserved one); skipped.
+    /// A part of a heap-graph snapshot (`heap_snapshot`).
+    case heapSnapshot(HeapSnapshotPart)
+    /// A Swift class's layout, now also in `TraceReader.types` (`layout(of:)`).
+    case typeLayout(TypeLayout)
+    /// A record kind this reader does not know (or a reserved one, or a heap-snapshot part it does
+    /// not know); skipped.
     case unknown(kind: UInt8, length: Int)
 }
 

@@ -12,7 +12,7 @@ public final class StackResolver {
 
     public init(reader: TraceReader) {
         self.reader = reader
-        symbolizer = Symbolizer(modules: reader.modules)
+        symbolizer = SymbolizerWarmup.take(for: reader) ?? Symbolizer(modules: reader.modules)
     }
 
     /// Warnings about modules that could not be symbolized (changed or missing binaries).

@@ -17,6 +17,12 @@ enum Analysis {
         let reader: TraceReader
         do { reader = try TraceReader(path: path) } catch { throw CommandError(error.description) }
         let replay = HeapReplay(reader: reader, request: request)
+        // Reports that name sites load the trace's debug information meanwhile, on another thread
+        // (done with by the time the replay is: the process may exit right after).
+        if request.sites || !request.moments.isEmpty {
+            replay.definitionsAvailable = { SymbolizerWarmup.start(for: $0) }
+        }
+        defer { SymbolizerWarmup.waitForAll() }
         let terminal = isatty(2) != 0
         if terminal {
             replay.progress = { n in

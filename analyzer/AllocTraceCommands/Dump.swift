@@ -58,6 +58,8 @@ struct Dump: ParsableCommand {
 /// Formats dump lines into a buffer written to standard output in large blocks.
 struct DumpPrinter {
     private var buffer: [UInt8] = []
+    /// Region starts of the heap-graph snapshot being printed (words are relative to them).
+    private var regionStarts: [UInt64] = []
 
     init() { buffer.reserveCapacity(1 << 17) }
 
@@ -281,11 +283,73 @@ struct DumpPrinter {
             key("events"); decimal(e.eventsWritten)
             key("dropped"); decimal(e.eventsDropped)
             time(e.ticks, reader)
+        case let .heapSnapshot(part):
+            heapSnapshot(part, reader: reader, raw: raw)
+        case let .typeLayout(l):
+            text("type_layout")
+            key("type"); decimal(UInt64(l.typeID))
+            if let t = reader.types[l.typeID] { key("name"); quoted(t.name) }
+            key("instance_size"); decimal(l.instanceSize)
+            key("fields"); byte("[")
+            for (i, f) in l.fields.enumerated() {
+                if i > 0 { byte(",") }
+                text(f.name); byte("@"); decimal(f.offset)
+                if f.ownershipRaw != 0 { byte(":"); text(f.ownership?.name ?? "ownership(\(f.ownershipRaw))") }
+            }
+            byte("]")
         case let .unknown(kind, length):
             text("unknown_record")
             key("kind"); decimal(UInt64(kind))
             key("length"); decimal(UInt64(length))
         }
         endLine()
+    }
+
+    /// A heap-graph snapshot part: one line, and with `raw` one more line per region and per word.
+    mutating func heapSnapshot(_ part: HeapSnapshotPart, reader: TraceReader, raw: Bool) {
+        switch part {
+        case let .begin(b):
+            regionStarts = []
+            text("heap_snapshot begin")
+            key("id"); decimal(b.snapshotID)
+            key("trigger"); text(b.trigger?.name.replacingOccurrences(of: " ", with: "_") ?? "unknown(\(b.triggerRaw))")
+            key("thread"); decimal(UInt64(b.threadIndex))
+            time(b.ticks, reader)
+        case let .regions(rs):
+            text("heap_snapshot regions")
+            key("first"); decimal(UInt64(regionStarts.count))
+            key("count"); decimal(UInt64(rs.count))
+            for r in rs {
+                if raw {
+                    endLine()
+                    text("  region")
+                    key("index"); decimal(UInt64(regionStarts.count))
+                    key("start"); hex(r.start)
+                    key("end"); hex(r.end)
+                    key("kind"); text(r.kind?.name ?? "unknown(\(r.kindRaw))")
+                    key("owner"); decimal(r.owner)
+                }
+                regionStarts.append(r.start)
+            }
+        case let .words(w):
+            text("heap_snapshot words")
+            key("region"); decimal(UInt64(w.regionIndex))
+            key("count"); decimal(UInt64(w.count))
+            if raw {
+                let base = Int(w.regionIndex) < regionStarts.count ? regionStarts[Int(w.regionIndex)] : 0
+                for i in 0..<w.count {
+                    endLine()
+                    text("  word")
+                    key("at"); hex(base &+ w.offsets[i])
+                    key("value"); hex(w.values[i])
+                }
+            }
+        case let .end(e):
+            text("heap_snapshot end")
+            key("id"); decimal(e.snapshotID)
+            key("bytes_scanned"); decimal(e.bytesScanned)
+            key("words"); decimal(e.wordsWritten)
+            key("duration_ns"); decimal(e.durationNanoseconds)
+        }
     }
 }

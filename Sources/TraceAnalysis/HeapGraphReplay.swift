@@ -1,0 +1,250 @@
+import TraceFormat
+import TraceReader
+
+/// One heap-graph snapshot of a trace, as the replay met it.
+public struct HeapSnapshotInfo: Sendable {
+    public var id: UInt64
+    public var ticks: UInt64
+    public var trigger: HeapSnapshotTrigger?
+    /// The capturing thread (0: the recorder's writer).
+    public var threadIndex: UInt32
+    /// The marks (numbered from 1) this snapshot belongs to: those whose ticks come before it and
+    /// after the previous snapshot of a mark.
+    public var marks: [Int] = []
+    public var regions = 0
+    public var words = 0
+    public var bytesScanned: UInt64 = 0
+    public var wordsWritten: UInt64 = 0
+    public var durationNanoseconds: UInt64 = 0
+    /// Live blocks at the snapshot.
+    public var liveBlocks = 0
+    public var liveBytes: UInt64 = 0
+}
+
+/// Why no graph could be built for a moment.
+public enum HeapGraphError: Error, CustomStringConvertible {
+    case noSnapshots
+    case unsupportedMoment(Moment)
+    case unknownMark(Moment, marks: [String])
+    case noSnapshotAtMark(Moment, label: String, snapshotMarks: [String])
+
+    public var description: String {
+        switch self {
+        case .noSnapshots:
+            return "the trace has no heap-graph snapshot; record with ALLOCTRACE_HEAP_GRAPH=marks,exit (the default)"
+        case .unsupportedMoment(let m):
+            return "heap-graph snapshots are taken at marks and at exit: --at takes a mark's label, #N or end, not \(m)"
+        case let .unknownMark(m, marks):
+            let known = marks.isEmpty ? "the trace has no marks" : "its marks are: " + marks.map { "\"\($0)\"" }.joined(separator: ", ")
+            return "no \(m) in the trace; \(known)"
+        case let .noSnapshotAtMark(m, label, snapshotMarks):
+            let known = snapshotMarks.isEmpty ? "only the exit has one (--at end)"
+                : "marks with one: " + snapshotMarks.map { "\"\($0)\"" }.joined(separator: ", ")
+            let named: String
+            if case .markIndex = m { named = "\(m) (\"\(label)\")" } else { named = m.description }
+            return "no heap-graph snapshot at \(named); \(known)"
+        }
+    }
+}
+
+/// A pass over a trace that builds the heap graph of one snapshot (`--at`): a mark's (the first
+/// snapshot after the mark, taken at a mark) or, for `end`, the exit's (else the last one).
+///
+/// It keeps the live blocks from the events; every event before a snapshot is delivered before
+/// its records and none after (docs/FORMAT.md), so at a snapshot's end record the live blocks are
+/// those the snapshot saw. For a mark the replay stops once its snapshot is read.
+public final class HeapGraphReplay {
+    public let reader: TraceReader
+    public let moment: Moment
+    public private(set) var graph: HeapGraph?
+    /// The snapshot the graph is of.
+    public private(set) var chosen: HeapSnapshotInfo?
+    /// Every complete snapshot read (all of the trace's unless the replay stopped at a mark's).
+    public private(set) var snapshots: [HeapSnapshotInfo] = []
+    /// Marks read: label and ticks, in order (numbered from 1).
+    public private(set) var marks: [(label: String, ticks: UInt64)] = []
+    /// Nil when the replay stopped early, at the requested mark's snapshot.
+    public private(set) var replaySummary: ReplaySummary?
+
+    private struct Block {
+        var size: UInt64
+        var type: UInt32
+        var stack: UInt32
+    }
+
+    private struct Collecting {
+        var info: HeapSnapshotInfo
+        var begin: HeapSnapshotBegin
+        var wanted: Bool
+        var regions: [HeapRegion] = []
+        var words: [(region: Int, offsets: [UInt64], values: [UInt64])] = []
+    }
+
+    private var live: [UInt64: Block] = [:]
+    private var liveBytes: UInt64 = 0
+    private var collecting: Collecting?
+    /// Marks up to this count belong to a snapshot already.
+    private var marksAssigned = 0
+    /// The mark the moment names, once met.
+    private var targetMark: Int?
+    private var pending: (Collecting, [UInt64: Block], HeapSnapshotEnd)?
+
+    private struct Stop: Error {}
+
+    public init(reader: TraceReader, at moment: Moment) {
+        self.reader = reader
+        self.moment = moment
+    }
+
+    /// Replays the trace. Throws `TraceError` for damage, `HeapGraphError` when there is no
+    /// snapshot for the moment.
+    public func run() throws {
+        switch moment {
+        case .start, .seconds: throw HeapGraphError.unsupportedMoment(moment)
+        default: break
+        }
+        live.reserveCapacity(1 << 12)
+        do {
+            replaySummary = try reader.replay(records: { record in
+                guard case let .heapSnapshot(part) = record else { return }
+                try self.snapshotPart(part)
+            }, events: { batch in
+                for e in batch { self.apply(e) }
+            })
+        } catch is Stop {
+            replaySummary = nil
+        }
+        if graph == nil, let (c, blocks, end) = pending {
+            build(c, blocks, end)
+        }
+        if graph == nil {
+            if snapshots.isEmpty && collecting == nil { throw HeapGraphError.noSnapshots }
+            switch moment {
+            case .mark(let label):
+                guard let i = marks.firstIndex(where: { $0.label == label }) else {
+                    throw HeapGraphError.unknownMark(moment, marks: marks.map(\.label))
+                }
+                throw HeapGraphError.noSnapshotAtMark(moment, label: marks[i].label, snapshotMarks: snapshotMarkLabels)
+            case .markIndex(let n):
+                guard n <= marks.count else { throw HeapGraphError.unknownMark(moment, marks: marks.map(\.label)) }
+                throw HeapGraphError.noSnapshotAtMark(moment, label: marks[n - 1].label, snapshotMarks: snapshotMarkLabels)
+            default:
+                throw HeapGraphError.noSnapshots
+            }
+        }
+    }
+
+    private var snapshotMarkLabels: [String] {
+        snapshots.flatMap { $0.marks.map { marks[$0 - 1].label } }
+    }
+
+    /// Nanoseconds since the recording started for a tick value.
+    public func nanoseconds(_ ticks: UInt64) -> Int64 { reader.clock.nanosecondsSinceStart(ticks) }
+
+    /// What the moment is called in reports: `mark "graph"`, `end (exit)`.
+    public var momentDescription: String {
+        guard let chosen else { return moment.description }
+        if case .end = moment {
+            return chosen.trigger == .exit ? "exit" : "end (the last snapshot, #\(chosen.id))"
+        }
+        return moment.description
+    }
+
+    // MARK: events
+
+    @inline(__always)
+    private func apply(_ e: TraceEvent) {
+        switch e.kind {
+        case .free:
+            if let old = live.removeValue(forKey: e.address) { liveBytes &-= old.size }
+        case .realloc, .reallocarray:
+            if e.oldAddress != 0, let old = live.removeValue(forKey: e.oldAddress) { liveBytes &-= old.size }
+            if e.address != 0 { add(e) }
+        case .mark:
+            marks.append((reader.label(of: e) ?? "", e.ticks))
+            switch moment {
+            case .mark(let label) where targetMark == nil && marks[marks.count - 1].label == label:
+                targetMark = marks.count
+            case .markIndex(let n) where n == marks.count:
+                targetMark = n
+            default: break
+            }
+        case .rss, .threadExit:
+            break
+        default:
+            add(e)
+        }
+    }
+
+    @inline(__always)
+    private func add(_ e: TraceEvent) {
+        if let old = live.updateValue(Block(size: e.size, type: e.typeID, stack: e.stack), forKey: e.address) {
+            liveBytes &-= old.size
+        }
+        liveBytes &+= e.size
+    }
+
+    // MARK: snapshots
+
+    private func snapshotPart(_ part: HeapSnapshotPart) throws {
+        switch part {
+        case .begin(let b):
+            var info = HeapSnapshotInfo(id: b.snapshotID, ticks: b.ticks, trigger: b.trigger, threadIndex: b.threadIndex)
+            if b.trigger == .mark || b.trigger == .outsideMark {
+                while marksAssigned < marks.count && marks[marksAssigned].ticks <= b.ticks {
+                    marksAssigned += 1
+                    info.marks.append(marksAssigned)
+                }
+            }
+            let wanted: Bool
+            switch moment {
+            case .end: wanted = true
+            default: wanted = targetMark.map { info.marks.contains($0) } ?? false
+            }
+            info.liveBlocks = live.count
+            info.liveBytes = liveBytes
+            collecting = Collecting(info: info, begin: b, wanted: wanted)
+        case .regions(let r):
+            collecting?.info.regions += r.count
+            if collecting?.wanted == true { collecting?.regions += r }
+        case .words(let w):
+            collecting?.info.words += w.count
+            if collecting?.wanted == true {
+                collecting?.words.append((Int(w.regionIndex), w.offsets, w.values))
+            }
+        case .end(let e):
+            guard var c = collecting, c.begin.snapshotID == e.snapshotID else { collecting = nil; return }
+            collecting = nil
+            c.info.bytesScanned = e.bytesScanned
+            c.info.wordsWritten = e.wordsWritten
+            c.info.durationNanoseconds = e.durationNanoseconds
+            snapshots.append(c.info)
+            guard c.wanted else { return }
+            if case .end = moment {
+                pending = (c, live, e)   // copied on write: the replay goes on
+            } else {
+                build(c, live, e)
+                throw Stop()
+            }
+        }
+    }
+
+    private func build(_ c: Collecting, _ blocks: [UInt64: Block], _ end: HeapSnapshotEnd) {
+        let sorted = blocks.sorted { $0.key < $1.key }
+        var addresses: [UInt64] = [], sizes: [UInt64] = [], types: [UInt32] = [], stacks: [UInt32] = []
+        addresses.reserveCapacity(sorted.count)
+        sizes.reserveCapacity(sorted.count)
+        types.reserveCapacity(sorted.count)
+        stacks.reserveCapacity(sorted.count)
+        for (a, b) in sorted {
+            addresses.append(a)
+            sizes.append(b.size)
+            types.append(b.type)
+            stacks.append(b.stack)
+        }
+        let types_ = reader.types
+        graph = HeapGraph(begin: c.begin, end: end, regions: c.regions, words: c.words,
+                          blocks: (addresses, sizes, types, stacks), layout: { types_.layout(of: $0) })
+        chosen = snapshots.last { $0.id == c.begin.snapshotID }
+    }
+}

@@ -1,0 +1,185 @@
+import TraceFormat
+
+/// One `heap_snapshot` record: a part of a heap-graph snapshot (docs/FORMAT.md, "Heap-graph
+/// snapshots"). A snapshot is `begin`, one or more `regions`, `words` per region, then `end`.
+public enum HeapSnapshotPart: Sendable, Equatable {
+    case begin(HeapSnapshotBegin)
+    /// The next regions of the snapshot, numbered on from those of earlier `regions` parts.
+    case regions([HeapRegion])
+    case words(HeapWords)
+    case end(HeapSnapshotEnd)
+}
+
+/// Why a snapshot was taken.
+public enum HeapSnapshotTrigger: UInt8, Sendable {
+    /// `alloctrace_mark` / `AllocTrace.mark` in the program.
+    case mark = 0
+    /// The program's normal exit.
+    case exit = 1
+    /// A mark sent from outside (`alloctrace mark PID`).
+    case outsideMark = 2
+
+    public var name: String {
+        switch self {
+        case .mark: return "mark"
+        case .exit: return "exit"
+        case .outsideMark: return "mark from outside"
+        }
+    }
+}
+
+/// Part 0: the snapshot's id (from 1), its ticks, what triggered it, the capturing thread (0: the recorder's).
+public struct HeapSnapshotBegin: Sendable, Equatable {
+    public var snapshotID: UInt64
+    public var ticks: UInt64
+    public var triggerRaw: UInt8
+    public var threadIndex: UInt32
+
+    public var trigger: HeapSnapshotTrigger? { HeapSnapshotTrigger(rawValue: triggerRaw) }
+
+    public init(snapshotID: UInt64, ticks: UInt64, triggerRaw: UInt8, threadIndex: UInt32) {
+        self.snapshotID = snapshotID
+        self.ticks = ticks
+        self.triggerRaw = triggerRaw
+        self.threadIndex = threadIndex
+    }
+}
+
+/// What a region of memory is.
+public enum HeapRegionKind: UInt8, Sendable {
+    /// A module's writable segment (globals); owner = module id.
+    case module = 0
+    /// A thread's stack; owner = thread index.
+    case stack = 1
+    /// Other anonymous memory: thread-local storage, mmapped blocks, malloc arenas of threads.
+    case anonymous = 2
+    /// The brk heap.
+    case heap = 3
+
+    public var name: String {
+        switch self {
+        case .module: return "module"
+        case .stack: return "stack"
+        case .anonymous: return "anonymous"
+        case .heap: return "heap"
+        }
+    }
+}
+
+/// One scanned region `[start, end)`.
+public struct HeapRegion: Sendable, Equatable {
+    public var start: UInt64
+    public var end: UInt64
+    public var kindRaw: UInt8
+    public var owner: UInt64
+
+    public var kind: HeapRegionKind? { HeapRegionKind(rawValue: kindRaw) }
+
+    public init(start: UInt64, end: UInt64, kindRaw: UInt8, owner: UInt64) {
+        self.start = start
+        self.end = end
+        self.kindRaw = kindRaw
+        self.owner = owner
+    }
+}
+
+/// Part 2: words of one region whose values point where heap blocks can lie. Word `i` lies at
+/// `region.start + offsets[i]` and holds `values[i]` (offsets ascend).
+public struct HeapWords: Sendable, Equatable {
+    public var regionIndex: UInt32
+    public var offsets: [UInt64]
+    public var values: [UInt64]
+
+    public init(regionIndex: UInt32, offsets: [UInt64], values: [UInt64]) {
+        self.regionIndex = regionIndex
+        self.offsets = offsets
+        self.values = values
+    }
+
+    public var count: Int { offsets.count }
+}
+
+/// Part 3: the end of a snapshot, with what the capture cost.
+public struct HeapSnapshotEnd: Sendable, Equatable {
+    public var snapshotID: UInt64
+    public var bytesScanned: UInt64
+    public var wordsWritten: UInt64
+    public var durationNanoseconds: UInt64
+
+    public init(snapshotID: UInt64, bytesScanned: UInt64, wordsWritten: UInt64, durationNanoseconds: UInt64) {
+        self.snapshotID = snapshotID
+        self.bytesScanned = bytesScanned
+        self.wordsWritten = wordsWritten
+        self.durationNanoseconds = durationNanoseconds
+    }
+}
+
+extension HeapSnapshotPart {
+    /// Parses a `heap_snapshot` payload; nil for a part number this reader does not know (the
+    /// record is then skipped like an unknown record kind).
+    static func parse(_ c: inout ByteCursor) throws(FieldError) -> HeapSnapshotPart? {
+        var peek = c
+        let part = try peek.u8()
+        switch part {
+        case 0:
+            c = peek
+            let id = try c.varint()
+            let ticks = try c.varint()
+            let trigger = try c.u8()
+            let thread = try c.id32("thread index")
+            return .begin(HeapSnapshotBegin(snapshotID: id, ticks: ticks, triggerRaw: trigger, threadIndex: thread))
+        case 1:
+            c = peek
+            let count = try c.varint()
+            // every region takes at least 4 bytes: a count beyond that is a short payload
+            guard count <= UInt64(c.remaining / 4) else { throw .short }
+            var regions: [HeapRegion] = []
+            regions.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                let start = try c.varint()
+                let end = try c.varint()
+                let kind = try c.u8()
+                let owner = try c.varint()
+                guard end >= start else { throw .impossible("region [0x\(String(start, radix: 16)), 0x\(String(end, radix: 16))) ends before it starts") }
+                regions.append(HeapRegion(start: start, end: end, kindRaw: kind, owner: owner))
+            }
+            return .regions(regions)
+        case 2:
+            c = peek
+            let region = try c.id32("region index")
+            let count = try c.varint()
+            // every word takes at least 2 bytes
+            guard count <= UInt64(c.remaining / 2) else { throw .short }
+            var offsets: [UInt64] = []
+            var values: [UInt64] = []
+            offsets.reserveCapacity(Int(count))
+            values.reserveCapacity(Int(count))
+            var offset: UInt64 = 0
+            var value: UInt64 = 0
+            for _ in 0..<count {
+                let step = try c.varint()
+                let (bytes, o1) = step.multipliedReportingOverflow(by: 8)
+                let (next, o2) = offset.addingReportingOverflow(bytes)
+                guard !o1 && !o2 else { throw .impossible("a word's address does not fit 64 bits") }
+                offset = next
+                let v = try c.varint()
+                var low: UInt8 = 0
+                if v & 1 != 0 { low = try c.u8() }
+                value = value &+ UInt64(bitPattern: AddressDelta.delta(v, low: low))
+                offsets.append(offset)
+                values.append(value)
+            }
+            return .words(HeapWords(regionIndex: region, offsets: offsets, values: values))
+        case 3:
+            c = peek
+            let id = try c.varint()
+            let scanned = try c.varint()
+            let written = try c.varint()
+            let duration = try c.varint()
+            return .end(HeapSnapshotEnd(snapshotID: id, bytesScanned: scanned, wordsWritten: written,
+                                        durationNanoseconds: duration))
+        default:
+            return nil
+        }
+    }
+}

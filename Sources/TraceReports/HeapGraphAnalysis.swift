@@ -1,0 +1,264 @@
+import TraceAnalysis
+import TraceReader
+
+/// A heap graph with names, and the analyses the graph reports share (reachability, shortest
+/// chains, leaked components), each computed once on first use.
+///
+/// Names: a node is named like `types` names a group (a Swift type, else `malloc@function`); an
+/// edge by the holder's field (`items`, `other`) or its offset (`+0x18`); a root by the global's
+/// symbol (`samples.graphTable`), the thread whose stack holds it, or its anonymous region.
+public final class HeapGraphAnalysis {
+    public let replay: HeapGraphReplay
+    public let reader: TraceReader
+    public let resolver: StackResolver
+    public private(set) var graph: HeapGraph
+
+    public init(replay: HeapGraphReplay, resolver: StackResolver) {
+        self.replay = replay
+        reader = replay.reader
+        self.resolver = resolver
+        graph = replay.graph!
+        // Swift weak references point to a side table that points back at the object: known by
+        // the weak fields that point to them and by where the runtime allocates them (a weak
+        // global or a weak reference in an untyped block has no layout to say so).
+        var sideTableStacks: [UInt32: Bool] = [:]
+        var sideTables: [Int] = []
+        // (a side table is a small untyped block: 32 bytes in Swift 6; only those are symbolized here)
+        for n in 0..<graph.nodeCount where graph.typeIDs[n] == 0 && graph.sizes[n] <= 64 {
+            let stack = graph.stacks[n]
+            let isSideTable: Bool
+            if let known = sideTableStacks[stack] { isSideTable = known } else {
+                let f = resolver.function(stack)
+                isSideTable = f.contains("allocateSideTable") || f.contains("formWeakReference")
+                sideTableStacks[stack] = isSideTable
+            }
+            if isSideTable { sideTables.append(n) }
+        }
+        graph.markSideTables(sideTables)
+    }
+
+    // MARK: names
+
+    private struct GroupKey: Hashable {
+        var type: UInt32
+        var stack: UInt32
+    }
+
+    private var groupIDs: [GroupKey: Int32] = [:]
+    /// Names of node groups (types), indexed by `groupOf`.
+    public private(set) var groupNames: [String] = []
+    private var nameIndex: [String: Int32] = [:]
+
+    /// Every node's group: nodes with one name share a group.
+    public private(set) lazy var groupOf: [Int32] = {
+        var out = [Int32](repeating: 0, count: graph.nodeCount)
+        for n in 0..<graph.nodeCount { out[n] = group(ofNode: n) }
+        return out
+    }()
+
+    private func group(ofNode n: Int) -> Int32 {
+        let type = graph.typeIDs[n]
+        let key = GroupKey(type: type, stack: type != 0 ? 0 : graph.stacks[n])
+        if let g = groupIDs[key] { return g }
+        // as `types` names its rows (TypeNaming)
+        let name = type != 0 ? reader.types[type]?.name ?? "(type \(type))" : "malloc@" + resolver.function(key.stack)
+        let g: Int32
+        if let known = nameIndex[name] { g = known } else {
+            g = Int32(groupNames.count)
+            groupNames.append(name)
+            nameIndex[name] = g
+        }
+        groupIDs[key] = g
+        return g
+    }
+
+    /// The node's type: a Swift type's name, or `malloc@function` for any other block.
+    public func typeName(_ n: Int) -> String { groupNames[Int(group(ofNode: n))] }
+
+    /// Where the node was allocated: `function at file:line` of the innermost user frame.
+    public func site(_ n: Int) -> String { resolver.location(graph.stacks[n]) }
+
+    /// The allocating function (the innermost user frame).
+    public func function(_ n: Int) -> String { resolver.function(graph.stacks[n]) }
+
+    /// The field of the source node that holds edge `e`: a stored property's name (`items`, or
+    /// `items+8` inside it) or the offset (`+0x18`).
+    public func field(edge e: Int, source: Int) -> String {
+        if graph.edgeKind[e] == .sideTable { return "(side table)" }
+        let offset = UInt64(graph.edgeOffset[e])
+        let type = graph.typeIDs[source]
+        if type != 0, let layout = reader.types.layout(of: type), let f = layout.field(containing: offset) {
+            return offset == f.offset ? f.name : "\(f.name)+\(offset - f.offset)"
+        }
+        return "+0x" + String(offset, radix: 16)
+    }
+
+    /// `Type.field` or `Type+0x18`.
+    public func qualifiedField(edge e: Int, source: Int) -> String {
+        typeName(source) + HeapGraphAnalysis.fieldSuffix(field(edge: e, source: source))
+    }
+
+    /// How a field follows a type's name: `.items`, `+0x18`, ` (side table)`.
+    static func fieldSuffix(_ f: String) -> String {
+        if f.isEmpty { return "" }
+        if f.hasPrefix("+") { return f }
+        if f.hasPrefix("(") { return " " + f }
+        return "." + f
+    }
+
+    public struct RootName: Hashable, Sendable {
+        /// `global`, `stack`, `anonymous`.
+        public var kind: String
+        /// `samples.graphTable`, `thread 1 "main"`, `anonymous 0x7f...-0x7f...`.
+        public var name: String
+        /// For a global: its module's file name.
+        public var module: String?
+    }
+
+    private var rootNames: [UInt64: RootName] = [:]
+    private var regionNames: [Int32: RootName] = [:]
+
+    /// What a root is: the global (by symbol) it lies in, the stack of the thread, or the
+    /// anonymous region.
+    public func rootName(_ r: HeapRoot) -> RootName {
+        switch r.kind {
+        case .global:
+            if let known = rootNames[r.address] { return known }
+            let name: RootName
+            if let sym = resolver.symbolizer.dataSymbol(at: r.address) {
+                name = RootName(kind: "global", name: sym.name + (sym.offset == 0 ? "" : "+\(sym.offset)"), module: sym.module)
+            } else if let m = resolver.symbolizer.module(at: r.address) {
+                name = RootName(kind: "global", name: m.name + "+0x" + String(m.offset, radix: 16), module: m.name)
+            } else {
+                name = RootName(kind: "global", name: HeapGraphAnalysis.hex(r.address), module: nil)
+            }
+            rootNames[r.address] = name
+            return name
+        case .stack:
+            if let known = regionNames[r.region] { return known }
+            let index = UInt32(truncatingIfNeeded: graph.regions[Int(r.region)].owner)
+            let thread = reader.threads[index]
+            let name = RootName(kind: "stack", name: "stack of thread \(index)" + (thread.map { " \"\($0.name)\"" } ?? ""), module: nil)
+            regionNames[r.region] = name
+            return name
+        case .anonymous:
+            if let known = regionNames[r.region] { return known }
+            let region = graph.regions[Int(r.region)]
+            let name = RootName(kind: "anonymous", name: "anonymous memory " + HeapGraphAnalysis.hex(region.start) + "-"
+                                + HeapGraphAnalysis.hex(region.end), module: nil)
+            regionNames[r.region] = name
+            return name
+        }
+    }
+
+    public static func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+
+    // MARK: analyses
+
+    /// Edges that keep their target reachable (all but weak), with each one's index in the graph.
+    public private(set) lazy var keeping: (adjacency: Adjacency, edge: [Int]) = filtered { $0.keepsReachable }
+    /// Edges that own their target (strong and plain): what chains follow and cycles are made of.
+    public private(set) lazy var owning: (adjacency: Adjacency, edge: [Int]) = filtered { $0.owns }
+
+    private func filtered(_ include: (HeapEdgeKind) -> Bool) -> (Adjacency, [Int]) {
+        var start = [Int](repeating: 0, count: graph.nodeCount + 1)
+        var target: [Int32] = []
+        var index: [Int] = []
+        target.reserveCapacity(graph.edgeCount)
+        index.reserveCapacity(graph.edgeCount)
+        for n in 0..<graph.nodeCount {
+            for e in graph.edges(of: n) where include(graph.edgeKind[e]) {
+                target.append(graph.edgeTarget[e])
+                index.append(e)
+            }
+            start[n + 1] = target.count
+        }
+        return (Adjacency(start: start, target: target), index)
+    }
+
+    /// Root targets in root order (globals first).
+    public var rootTargets: [Int32] { graph.roots.map(\.target) }
+
+    /// Nodes reachable from a root through edges that keep things reachable.
+    public private(set) lazy var reachable: [Bool] = GraphAlgorithms.reachable(keeping.adjacency, from: rootTargets)
+
+    /// Shortest chains of owning edges from the roots.
+    public private(set) lazy var chains: (parent: [Int32], via: [Int], depth: [Int32]) =
+        GraphAlgorithms.shortestPathTree(owning.adjacency, sources: rootTargets)
+
+    /// Strongly connected components of the unreachable nodes (edges that keep things reachable).
+    public private(set) lazy var leakedComponents: (component: [Int32], count: Int) =
+        GraphAlgorithms.stronglyConnectedComponents(keeping.adjacency, within: reachable.map { !$0 })
+
+    /// For each leaked component: true when no other leaked component points into it (the root of
+    /// a leaked structure).
+    public private(set) lazy var isLeakRoot: [Bool] = {
+        let (component, count) = leakedComponents
+        var held = [Bool](repeating: false, count: count)
+        let adj = keeping.adjacency
+        for n in 0..<graph.nodeCount where component[n] >= 0 {
+            for e in adj.start[n]..<adj.start[n + 1] {
+                let c = component[Int(adj.target[e])]
+                if c >= 0 && c != component[n] { held[Int(c)] = true }
+            }
+        }
+        return held.map { !$0 }
+    }()
+
+    /// Members of every leaked component.
+    public private(set) lazy var componentMembers: [[Int32]] = {
+        let (component, count) = leakedComponents
+        var members = [[Int32]](repeating: [], count: count)
+        for n in 0..<graph.nodeCount where component[n] >= 0 { members[Int(component[n])].append(Int32(n)) }
+        return members
+    }()
+
+    /// True when the component is a cycle over `adjacency`: more than one member, or one that
+    /// points to itself.
+    public func isCycle(_ members: [Int32], _ adjacency: Adjacency) -> Bool {
+        if members.count > 1 { return true }
+        let n = Int(members[0])
+        return adjacency.target[adjacency.start[n]..<adjacency.start[n + 1]].contains(Int32(n))
+    }
+
+    /// Nodes selected by type name (exact, or the part after the module: `Target` for
+    /// `samples.Target`), allocating function (exact, or without its parameters), or an address
+    /// inside the block.
+    public func select(type: String?, site: String?, address: UInt64?) -> [Int] {
+        if let address { return graph.node(containing: address).map { [$0] } ?? [] }
+        var out: [Int] = []
+        if let type {
+            _ = groupOf
+            var wanted = Set<Int32>()
+            for (g, name) in groupNames.enumerated() where name == type { wanted.insert(Int32(g)) }
+            if wanted.isEmpty {
+                for (g, name) in groupNames.enumerated() where name.hasSuffix("." + type) { wanted.insert(Int32(g)) }
+            }
+            for n in 0..<graph.nodeCount where wanted.contains(groupOf[n]) { out.append(n) }
+            return out
+        }
+        if let site {
+            var matches: [UInt32: Bool] = [:]
+            for n in 0..<graph.nodeCount {
+                let stack = graph.stacks[n]
+                let ok: Bool
+                if let known = matches[stack] { ok = known } else {
+                    let f = resolver.function(stack)
+                    ok = f == site || f.split(separator: "(", maxSplits: 1).first.map(String.init) == site
+                    matches[stack] = ok
+                }
+                if ok { out.append(n) }
+            }
+        }
+        return out
+    }
+
+    /// Header lines shared by the graph reports: the moment and the snapshot.
+    public var momentDescription: String { replay.momentDescription }
+
+    public var snapshotID: UInt64 { graph.begin.snapshotID }
+
+    public var timeNs: Int64 { replay.nanoseconds(graph.begin.ticks) }
+
+    public var liveBytes: UInt64 { graph.sizes.reduce(0, &+) }
+}

@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Symbolication
+import TraceReader
+
+/// Loads, on a thread of its own while a replay runs, the debug information the report will need,
+/// so that `StackResolver` finds a `Symbolizer` ready instead of opening every module's DWARF after
+/// the replay (tens of milliseconds with compressed separate debug files, e.g. glibc's).
+///
+/// `start(for:)` runs between a replay's callbacks (it copies the reader's modules and stacks so far:
+/// the modules mapped at start, the stacks of the first events); the thread makes a `Symbolizer` for
+/// those modules and symbolizes one return address in each module the stacks use. `take(for:)` waits
+/// for it and hands the `Symbolizer` over, unless the trace's modules changed since (then it is
+/// dropped and a fresh one made). A `Symbolizer` is used by one thread at a time: the warm-up's
+/// thread until it ends, then the reports'.
+public final class SymbolizerWarmup: @unchecked Sendable {
+    /// What the thread reads and writes: the copies it works from, and its result (read after the
+    /// thread is joined).
+    private final class Work: @unchecked Sendable {
+        let modules: [TraceModule]
+        let stacks: StackTable
+        var symbolizer: Symbolizer?
+        init(_ modules: [TraceModule], _ stacks: StackTable) {
+            self.modules = modules
+            self.stacks = stacks
+        }
+    }
+
+    private let work: Work
+    private let thread: pthread_t
+    /// Joined (or being joined) already.
+    private var joined = false
+
+    nonisolated(unsafe) private static var pending: [ObjectIdentifier: SymbolizerWarmup] = [:]
+    nonisolated(unsafe) private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+
+    /// How many stack nodes are looked at for the modules they use.
+    static let sampledNodes = 4096
+
+    private init?(modules: [TraceModule], stacks: StackTable) {
+        // The Symbolizer clears DEBUGINFOD_URLS; do it here, before there is a second thread.
+        unsetenv("DEBUGINFOD_URLS")
+        work = Work(modules, stacks)
+        let context = Unmanaged.passRetained(work).toOpaque()
+        var t = pthread_t()
+        let rc = pthread_create(&t, nil, { context in
+            let work = Unmanaged<Work>.fromOpaque(context!).takeRetainedValue()
+            work.symbolizer = SymbolizerWarmup.warm(work.modules, work.stacks)
+            return nil
+        }, context)
+        guard rc == 0 else {
+            Unmanaged<Work>.fromOpaque(context).release()
+            return nil
+        }
+        thread = t
+    }
+
+    /// The work of the thread: a Symbolizer with the debug information of the used modules loaded.
+    private static func warm(_ modules: [TraceModule], _ stacks: StackTable) -> Symbolizer {
+        let symbolizer = Symbolizer(modules: modules)
+        var seen = Set<Int>()
+        var id: UInt32 = 1
+        while id <= UInt32(sampledNodes), seen.count < modules.count {
+            if let node = stacks.node(id), let m = modules.firstIndex(where: { $0.contains(node.ip) }),
+               seen.insert(m).inserted {
+                _ = symbolizer.frames(for: node.ip)
+            }
+            id += 1
+        }
+        return symbolizer
+    }
+
+    private static func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return body()
+    }
+
+    /// Starts warming up for `reader` (once per reader). Call on the thread that replays it, between
+    /// callbacks.
+    public static func start(for reader: TraceReader) {
+        let key = ObjectIdentifier(reader)
+        guard locked({ pending[key] == nil }) else { return }
+        guard let warmup = SymbolizerWarmup(modules: reader.modules, stacks: reader.stacks) else { return }
+        locked { pending[key] = warmup }
+    }
+
+    /// Waits for every warm-up still running (their Symbolizers stay for `take`). Call once the
+    /// replays are over, whatever their outcome: a process must not exit while a warm-up runs (exit
+    /// tears down libdw's, libcurl's and OpenSSL's state under it).
+    public static func waitForAll() {
+        let running = locked { () -> [SymbolizerWarmup] in
+            let all = pending.values.filter { !$0.joined }
+            for w in all { w.joined = true }
+            return all
+        }
+        for w in running { pthread_join(w.thread, nil) }
+    }
+
+    /// The warmed-up Symbolizer for `reader`, if one was started and the trace's modules are still the
+    /// ones it was made for; waits for the warm-up to end.
+    static func take(for reader: TraceReader) -> Symbolizer? {
+        guard let warmup = locked({ pending.removeValue(forKey: ObjectIdentifier(reader)) }) else { return nil }
+        let join = locked { () -> Bool in
+            defer { warmup.joined = true }
+            return !warmup.joined
+        }
+        if join { pthread_join(warmup.thread, nil) }
+        guard SymbolizerWarmup.sameModules(warmup.work.modules, reader.modules) else { return nil }
+        return warmup.work.symbolizer
+    }
+
+    /// Equal for symbolization: the same files at the same places (load and unload times aside).
+    private static func sameModules(_ a: [TraceModule], _ b: [TraceModule]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy {
+            $0.id == $1.id && $0.loadBias == $1.loadBias && $0.path == $1.path && $0.buildID == $1.buildID
+                && $0.segments == $1.segments
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import TraceAnalysis
+import TraceReader
+import TraceReports
+
+/// Options of the heap-graph commands (chains, leaks, cycles, retained).
+struct HeapGraphOptions: ParsableArguments {
+    @Argument(help: "A trace written by `alloctrace record` (with heap-graph snapshots, the default).")
+    var trace: String
+
+    @Option(help: "The snapshot: a mark's label, #N for the N-th mark, or end (the exit's, else the last).")
+    var at: Moment = .end
+
+    @OptionGroup var output: OutputOptions
+}
+
+extension Analysis {
+    /// Replays a trace up to the heap-graph snapshot at `moment` and names its graph.
+    static func heapGraph(_ path: String, at moment: Moment) throws -> HeapGraphAnalysis {
+        let reader: TraceReader
+        do { reader = try TraceReader(path: path) } catch { throw CommandError(error.description) }
+        let replay = HeapGraphReplay(reader: reader, at: moment)
+        do {
+            try replay.run()
+        } catch let e as TraceError {
+            throw CommandError(e.description)
+        } catch let e as HeapGraphError {
+            throw CommandError(e.description)
+        }
+        if let summary = replay.replaySummary, !summary.complete {
+            printNote("warning: \(path): the trace was cut short (\(summary.cutShortReason ?? "no end record")); figures cover what it holds")
+        }
+        return HeapGraphAnalysis(replay: replay, resolver: StackResolver(reader: reader))
+    }
+}

@@ -1,0 +1,194 @@
+/* sample-graph: heap graphs with known reachability (alloctrace chains, leaks, retained).
+ *
+ * Usage: sample-graph              the two-hop chain and the overwritten pointer (below)
+ *        sample-graph threads [R]  R marks (default 20, 1..1000) while threads allocate
+ *
+ * Default mode, all on the main thread:
+ *   graph_root (a static global) = A = make_a(): malloc(32), A->next (offset 8) = B = make_b():
+ *   malloc(48). B is reachable only through A: chain graph_root -> A (+0x8) -> B, two hops.
+ *   graph_slot (a static global) = C = make_c(): malloc(64); then graph_slot = D = make_d():
+ *   malloc(80). C's only pointer was overwritten: C is leaked (unreachable), D is reachable.
+ *   The stack below main is overwritten with zeros (scrub_stack) before the mark.
+ *   make_e(): graph_small = malloc(24), kept; then E = malloc(24), dropped at once. E is the last
+ *   block carved from the heap's top chunk, so glibc's main_arena.top points 16 bytes into it (at
+ *   the next chunk's header, inside E's 24 bytes): that is the allocator's pointer, no reference,
+ *   and E is leaked.
+ *   Mark "graph"; nothing is freed; exit 0 (a second snapshot at exit).
+ *   Of the blocks the sample allocates (sites make_a, make_b, make_c, make_d, make_e): leaked
+ *   exactly C (64 bytes) and E (24 bytes), both ROOT LEAKs; A, D and graph_small are held by
+ *   globals, B by A.
+ *   retained: A retains A and B (80 bytes, 2 blocks); D retains 80 bytes.
+ *   stdout: graph: a=32 b=48 leaked=88 held=80
+ *
+ * Threads mode: 4 workers (named "graph-worker-0".."graph-worker-3" by themselves before they
+ * allocate) loop until told to stop: slot i = (i + 1) % 64 of their row of the static table
+ * graph_ring: free(graph_ring[k][i]) then graph_ring[k][i] = malloc(16 * (1 + i % 4)) (site
+ * worker_alloc), with a 200 us pause after every 64 blocks. A holder thread ("graph-holder") mallocs 96 bytes in hold_on_stack (site
+ * hold_on_stack), keeps the pointer only in a volatile local variable, says it is ready and waits
+ * until the main thread has made all R marks "round" (while the workers allocate), then frees it.
+ * At every mark the holder's block is live and held only by the holder's stack: reachable, with a
+ * one-hop chain from "stack of thread N "graph-holder"". The workers' blocks are held by
+ * graph_ring (a worker caught between malloc's return and the store into the table holds its new
+ * block only in a register: at most one block per worker may show as unreachable).
+ *   stdout: graph threads: rounds=R workers=4 held=96
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloctrace.h"
+
+#if defined(__clang__)
+#define NOINLINE __attribute__((noinline, disable_tail_calls))
+#else
+#define NOINLINE __attribute__((noinline, noipa))
+#endif
+
+struct node {
+    long value;
+    struct node *next;   /* offset 8 */
+    char pad[16];
+};
+
+static struct node *volatile graph_root;
+static void *volatile graph_slot;
+
+NOINLINE static struct node *make_a(void) {
+    struct node *a = malloc(32);
+    memset(a, 0, 32);
+    a->value = 1;
+    return a;
+}
+
+NOINLINE static void *make_b(void) {
+    void *b = malloc(48);
+    memset(b, 0, 48);
+    return b;
+}
+
+NOINLINE static void make_c(void) { graph_slot = malloc(64); memset(graph_slot, 0, 64); }
+NOINLINE static void make_d(void) { graph_slot = malloc(80); memset(graph_slot, 0, 80); }
+
+static void *volatile graph_small;
+
+/* Two 24-byte blocks: the first is kept (it takes the free 32-byte chunk that the runtime's start-up
+ * malloc/free left), the second, carved from the top chunk, is dropped: glibc's main_arena.top
+ * then points 16 bytes into it (at the next chunk's header), which is no reference. */
+NOINLINE static void make_e(void) {
+    graph_small = malloc(24);
+    void *volatile e = malloc(24);
+    memset(e, 0, 24);
+}
+
+NOINLINE static void build(void) {
+    struct node *a = make_a();
+    a->next = make_b();
+    graph_root = a;
+    make_c();
+    make_d();
+    make_e();
+}
+
+/* Zeroes the stack below the caller: no stale pointer of build() is left where it is scanned. */
+NOINLINE static void scrub_stack(void) {
+    volatile char pad[65536];
+    memset((char *)pad, 0, sizeof pad);
+    __asm__ __volatile__("" : : "r"(pad) : "memory");
+}
+
+static void say(const char *s) { (void)!write(1, s, strlen(s)); }
+
+static int run_default(void) {
+    build();
+    scrub_stack();
+    ALLOCTRACE_MARK("graph");
+    say("graph: a=32 b=48 leaked=88 held=80\n");
+    return 0;
+}
+
+/* ---- threads ---------------------------------------------------------------------------- */
+
+enum { WORKERS = 4, RING = 64 };
+
+static void *volatile graph_ring[WORKERS][RING];
+static volatile int stop_workers;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+static int holder_ready, marks_done;
+
+NOINLINE static void *worker_alloc(size_t size) { return malloc(size); }
+
+static void *worker(void *arg) {
+    int k = (int)(intptr_t)arg;
+    char name[16];
+    snprintf(name, sizeof name, "graph-worker-%d", k);
+    pthread_setname_np(pthread_self(), name);
+    unsigned i = 0;
+    while (!__atomic_load_n(&stop_workers, __ATOMIC_ACQUIRE)) {
+        i = (i + 1) % RING;
+        free(graph_ring[k][i]);
+        graph_ring[k][i] = worker_alloc(16 * (1 + i % 4));
+        if (i == 0) usleep(200);   /* a pause every 64 blocks: a steady stream, not a flood */
+    }
+    return NULL;
+}
+
+NOINLINE static void hold_on_stack(void) {
+    void *volatile held = malloc(96);
+    memset(held, 0x5a, 96);
+    pthread_mutex_lock(&lock);
+    holder_ready = 1;
+    pthread_cond_broadcast(&changed);
+    while (!marks_done) pthread_cond_wait(&changed, &lock);
+    pthread_mutex_unlock(&lock);
+    free(held);
+}
+
+static void *holder(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "graph-holder");
+    hold_on_stack();
+    return NULL;
+}
+
+static int run_threads(long rounds) {
+    pthread_t workers[WORKERS], h;
+    for (int k = 0; k < WORKERS; k++)
+        if (pthread_create(&workers[k], NULL, worker, (void *)(intptr_t)k) != 0) return 1;
+    if (pthread_create(&h, NULL, holder, NULL) != 0) return 1;
+    pthread_mutex_lock(&lock);
+    while (!holder_ready) pthread_cond_wait(&changed, &lock);
+    pthread_mutex_unlock(&lock);
+    for (long r = 0; r < rounds; r++) {
+        ALLOCTRACE_MARK("round");
+        usleep(2000);
+    }
+    pthread_mutex_lock(&lock);
+    marks_done = 1;
+    pthread_cond_broadcast(&changed);
+    pthread_mutex_unlock(&lock);
+    pthread_join(h, NULL);
+    __atomic_store_n(&stop_workers, 1, __ATOMIC_RELEASE);
+    for (int k = 0; k < WORKERS; k++) pthread_join(workers[k], NULL);
+    for (int k = 0; k < WORKERS; k++)
+        for (int i = 0; i < RING; i++) { free(graph_ring[k][i]); graph_ring[k][i] = NULL; }
+    char line[96];
+    snprintf(line, sizeof line, "graph threads: rounds=%ld workers=%d held=96\n", rounds, WORKERS);
+    say(line);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 1) return run_default();
+    if (strcmp(argv[1], "threads") == 0) {
+        long rounds = argc > 2 ? strtol(argv[2], NULL, 10) : 20;
+        if (rounds < 1 || rounds > 1000) { say("usage: sample-graph [threads [R]]\n"); return 2; }
+        return run_threads(rounds);
+    }
+    say("usage: sample-graph [threads [R]]\n");
+    return 2;
+}
