@@ -10,10 +10,13 @@ public enum ReportHTML {
         public var replay: HeapReplay
         public var timeline: Timeline
         public var resolver: StackResolver
-        public init(replay: HeapReplay, timeline: Timeline, resolver: StackResolver) {
+        /// The heap graph at the end, when the trace holds one (leaks and cycles sections).
+        public var heapGraph: HeapGraphAnalysis?
+        public init(replay: HeapReplay, timeline: Timeline, resolver: StackResolver, heapGraph: HeapGraphAnalysis? = nil) {
             self.replay = replay
             self.timeline = timeline
             self.resolver = resolver
+            self.heapGraph = heapGraph
         }
     }
 
@@ -133,6 +136,10 @@ public enum ReportHTML {
         }
         if let end = replay.snapshots[.end] {
             o += "<h2>Live types at the end</h2>\n" + table(["count", "bytes", "type"], typeRows(end), numeric: [0, 1])
+        }
+        if let graph = input.heapGraph {
+            o += "<h2>Leaks (\(esc(graph.momentDescription)))</h2>\n<pre>" + esc(LeaksReport(analysis: graph, limit: 20).text()) + "</pre>\n"
+            o += "<h2>Retain cycles (\(esc(graph.momentDescription)))</h2>\n<pre>" + esc(CyclesReport(analysis: graph, limit: 20).text()) + "</pre>\n"
         }
         o += "<p style=\"color:#888\">\(esc(reader.process?.recorderVersion ?? "")); trace format \(reader.formatVersion)</p>\n</body></html>\n"
         return o

@@ -125,6 +125,8 @@ import Testing
         let page = try String(contentsOfFile: html, encoding: .utf8)
         #expect(!page.contains("http://") || !page.contains("src=\"http"))   // nothing fetched from a network
         #expect(!page.contains("<link ") && !page.contains(" src=\""))
+        // the trace holds a heap graph at exit: leaks and cycles have their sections
+        #expect(page.contains("<h2>Leaks (") && page.contains("<h2>Retain cycles ("))
         let chromium = try #require(["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
                                     "headless Chromium (Debian chromium, scripts/install-deps.sh)")
         let r = try Toolbox.run(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",

@@ -5,7 +5,7 @@ import TraceReports
 /// `alloctrace report TRACE [-o FILE.html]`: everything on one self-contained page.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "One self-contained HTML page: summary, timeline, flame graphs, top sites, types at each mark, growth."
+        abstract: "One self-contained HTML page: summary, timeline, flame graphs, top sites, types at each mark, growth, leaks and cycles."
     )
 
     @Argument(help: "A trace written by `alloctrace record`.")
@@ -21,7 +21,10 @@ struct Report: ParsableCommand {
             let moments = first.marks.map { Moment.markIndex($0.index) } + [.end]
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true, moments: moments))
             let (timeline, _) = try Analysis.timeline(trace, groups: true)
-            let html = ReportHTML.render(.init(replay: replay, timeline: timeline, resolver: StackResolver(reader: replay.reader)))
+            // leaks and cycles when the trace holds a heap graph at its end
+            let graph = try? Analysis.heapGraph(trace, at: .end)
+            let html = ReportHTML.render(.init(replay: replay, timeline: timeline, resolver: StackResolver(reader: replay.reader),
+                                               heapGraph: graph))
             try OutputFile.write(html, to: output)
         }
     }
