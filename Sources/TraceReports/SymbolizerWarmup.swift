@@ -45,7 +45,8 @@ public final class SymbolizerWarmup: @unchecked Sendable {
     static let sampledNodes = 4096
 
     private init?(modules: [TraceModule], stacks: StackTable) {
-        // The Symbolizer clears DEBUGINFOD_URLS; do it here, before there is a second thread.
+        // The Symbolizer clears DEBUGINFOD_URLS. Do it here, on the calling thread, so that the
+        // warm-up's own unsetenv finds nothing to change while other threads may read the environment.
         unsetenv("DEBUGINFOD_URLS")
         work = Work(modules, stacks)
         let context = Unmanaged.passRetained(work).toOpaque()
