@@ -73,18 +73,21 @@ struct ThreadQueue {
         return (segments[segmentIndex].record, pos - segments[segmentIndex].start)
     }
 
+    /// Everything was consumed: the buffer starts over. Returns false (nothing pending).
+    @inline(__always)
+    private mutating func startOver() -> Bool {
+        segments.removeAll(keepingCapacity: true)
+        segmentIndex = 0
+        used = 0
+        pos = 0
+        return false
+    }
+
     /// Decodes the next pending event into `e`; false when no events are pending.
     @inline(__always)
     mutating func decodeNext(into e: UnsafeMutablePointer<TraceEvent>, labels: MarkLabels) throws(EventError) -> Bool {
         while true {
-            guard segmentIndex < segments.count else {
-                // Everything consumed: start the buffer over.
-                segments.removeAll(keepingCapacity: true)
-                segmentIndex = 0
-                used = 0
-                pos = 0
-                return false
-            }
+            guard segmentIndex < segments.count else { return startOver() }
             let end = segments[segmentIndex].end
             if pos < end {
                 let base = UnsafePointer(bytes!)
@@ -125,14 +128,7 @@ struct ThreadQueue {
             n = 1
         }
         while n < capacity {
-            guard segmentIndex < segments.count else {
-                // Everything consumed: start the buffer over.
-                segments.removeAll(keepingCapacity: true)
-                segmentIndex = 0
-                used = 0
-                pos = 0
-                return false
-            }
+            guard segmentIndex < segments.count else { return startOver() }
             let end = segments[segmentIndex].end
             if pos < end {
                 let base = UnsafePointer(bytes!)
