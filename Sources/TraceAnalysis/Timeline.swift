@@ -37,7 +37,9 @@ public final class TimelineReplay {
     let target: Int
     let withGroups: Bool
 
-    private var live: [UInt64: (size: UInt64, key: HeapSnapshot.Key)] = [:]
+    /// The live blocks (the replay's own table; a block's `thread` field holds its Swift type id here,
+    /// which is all a timeline needs to know of it besides size and stack).
+    private var live = LiveHeap()
     private var heapBytes: UInt64 = 0
     private var groupBytes: [HeapSnapshot.Key: UInt64] = [:]
     private var rss: UInt64 = 0
@@ -63,6 +65,7 @@ public final class TimelineReplay {
             }
         }
         if started { closeBucket() }
+        live.deallocate()
         timeline.lastTicks = max(timeline.lastTicks, replaySummary.end?.ticks ?? 0)
     }
 
@@ -123,25 +126,32 @@ public final class TimelineReplay {
         if heapBytes > timeline.buckets[i].maxHeapBytes { timeline.buckets[i].maxHeapBytes = heapBytes }
     }
 
-    private func add(_ address: UInt64, _ size: UInt64, _ key: HeapSnapshot.Key, _ ticks: UInt64) {
-        if let old = live.updateValue((size, key), forKey: address) { drop(old) }
-        heapBytes &+= size
+    @inline(__always)
+    private func key(_ type: UInt32, _ stack: UInt32) -> HeapSnapshot.Key {
+        HeapSnapshot.Key(type: type, stack: type != 0 ? 0 : stack)
+    }
+
+    private func add(_ e: TraceEvent) {
+        let block = LiveHeap.Block(address: e.address, size: e.size, ticks: 0, stack: e.stack, thread: e.typeID)
+        if let old = live.add(block, type: e.typeID) { drop(old) }
+        heapBytes &+= e.size
         if withGroups {
-            let v = groupBytes[key, default: 0] &+ size
-            groupBytes[key] = v
-            if v > timeline.groupPeaks[key, default: 0] { timeline.groupPeaks[key] = v }
+            let k = key(e.typeID, e.stack)
+            let v = groupBytes[k, default: 0] &+ e.size
+            groupBytes[k] = v
+            if v > timeline.groupPeaks[k, default: 0] { timeline.groupPeaks[k] = v }
         }
-        if heapBytes > timeline.peakBytes { timeline.peakBytes = heapBytes; timeline.peakTicks = ticks }
+        if heapBytes > timeline.peakBytes { timeline.peakBytes = heapBytes; timeline.peakTicks = e.ticks }
         note()
     }
 
-    private func drop(_ block: (size: UInt64, key: HeapSnapshot.Key)) {
+    private func drop(_ block: LiveHeap.Block) {
         heapBytes &-= block.size
-        if withGroups { groupBytes[block.key, default: 0] &-= block.size }
+        if withGroups { groupBytes[key(block.thread, block.stack), default: 0] &-= block.size }
     }
 
     private func remove(_ address: UInt64) {
-        if let old = live.removeValue(forKey: address) { drop(old) }
+        if let old = live.remove(address: address) { drop(old) }
     }
 
     private func apply(_ e: TraceEvent) {
@@ -149,7 +159,7 @@ public final class TimelineReplay {
         case .free: remove(e.address)
         case .realloc, .reallocarray:
             if e.oldAddress != 0 { remove(e.oldAddress) }
-            if e.address != 0 { add(e.address, e.size, HeapSnapshot.Key(type: e.typeID, stack: e.typeID != 0 ? 0 : e.stack), e.ticks) }
+            if e.address != 0 { add(e) }
         case .mark: timeline.marks.append((e.ticks, reader.label(of: e) ?? ""))
         case .rss:
             rss = e.size
@@ -157,7 +167,7 @@ public final class TimelineReplay {
             let i = timeline.buckets.count - 1
             if e.size > timeline.buckets[i].rssBytes { timeline.buckets[i].rssBytes = e.size }
         case .threadExit: break
-        default: add(e.address, e.size, HeapSnapshot.Key(type: e.typeID, stack: e.typeID != 0 ? 0 : e.stack), e.ticks)
+        default: add(e)
         }
     }
 }
