@@ -34,6 +34,9 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("zstd-level"), help: "zstd compression level (ALLOCTRACE_ZSTD_LEVEL, default 3).")
     var zstdLevel: Int?
 
+    @Option(name: .customLong("heap-graph"), help: "Heap-graph snapshots: marks,exit (default), marks, exit or off (ALLOCTRACE_HEAP_GRAPH).")
+    var heapGraph: String?
+
     @Flag(name: .shortAndLong, help: "Print nothing of alloctrace's own on stderr.")
     var quiet = false
 
@@ -45,6 +48,9 @@ struct Record: ParsableCommand {
             throw ValidationError("--unwind takes auto, libunwind, fp or none")
         }
         if let depth, depth < 1 || depth > 240 { throw ValidationError("--depth takes 1 to 240") }
+        if let heapGraph, !["marks,exit", "exit,marks", "marks", "exit", "off"].contains(heapGraph) {
+            throw ValidationError("--heap-graph takes marks,exit, marks, exit or off")
+        }
         if programAndArguments.isEmpty { throw ValidationError("name the program to run: alloctrace record -- PROGRAM [ARGS...]") }
     }
 
@@ -75,6 +81,7 @@ struct Record: ParsableCommand {
         if let rssMs { env["ALLOCTRACE_RSS_MS"] = String(rssMs) }
         if let markSignal { env["ALLOCTRACE_MARK_SIGNAL"] = markSignal }
         if let zstdLevel { env["ALLOCTRACE_ZSTD_LEVEL"] = String(zstdLevel) }
+        if let heapGraph { env["ALLOCTRACE_HEAP_GRAPH"] = heapGraph }
 
         let child = try Spawner.spawn(argv, environment: env)
         let status = Spawner.wait(child)
