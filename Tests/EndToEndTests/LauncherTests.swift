@@ -27,7 +27,7 @@ import Testing
         let dir = try Toolbox.scratch("mark")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Toolbox.alloctrace)
-        p.arguments = ["record", "-q", "-o", dir + "/m.atrace", "--flush-ms", "100", "--", Toolbox.bin("sample-long"), "400"]
+        p.arguments = ["record", "-q", "-o", dir + "/m.atrace", "--flush-ms", "100", "--", Toolbox.bin("sample-long"), "2000"]  // ~2.5 s: time for the mark on a loaded machine
         let out = Pipe()
         p.standardOutput = out
         try p.run()
