@@ -136,6 +136,25 @@ public struct HeapGraph: Sendable {
 
     /// Sorted by kind (globals first), then address.
     public var roots: [HeapRoot]
+    /// A block's first word when it points into a module's data (a C++ object's vtable, a Swift
+    /// object's metadata): node -> value.
+    public private(set) var firstWords: [Int32: UInt64] = [:]
+
+    /// Records the block-start words of part 4 (docs/FORMAT.md) for the blocks they start.
+    public mutating func noteFirstWords(_ runs: [(region: Int, offsets: [UInt64], values: [UInt64])]) {
+        for run in runs where run.region >= 0 && run.region < regions.count {
+            let base = regions[run.region].start
+            for (offset, value) in zip(run.offsets, run.values) {
+                let address = base &+ offset
+                var lo = 0, hi = addresses.count
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    if addresses[mid] < address { lo = mid + 1 } else { hi = mid }
+                }
+                if lo < addresses.count && addresses[lo] == address { firstWords[Int32(lo)] = value }
+            }
+        }
+    }
 
     /// Words read from the snapshot, and how many became edges and roots.
     public var wordCount = 0

@@ -78,6 +78,7 @@ public final class HeapGraphReplay {
         var wanted: Bool
         var regions: [HeapRegion] = []
         var words: [(region: Int, offsets: [UInt64], values: [UInt64])] = []
+        var dataWords: [(region: Int, offsets: [UInt64], values: [UInt64])] = []
     }
 
     private var live: [UInt64: Block] = [:]
@@ -212,6 +213,10 @@ public final class HeapGraphReplay {
             if collecting?.wanted == true {
                 collecting?.words.append((Int(w.regionIndex), w.offsets, w.values))
             }
+        case .dataWords(let w):
+            if collecting?.wanted == true {
+                collecting?.dataWords.append((Int(w.regionIndex), w.offsets, w.values))
+            }
         case .end(let e):
             guard var c = collecting, c.begin.snapshotID == e.snapshotID else { collecting = nil; return }
             collecting = nil
@@ -245,6 +250,7 @@ public final class HeapGraphReplay {
         let types_ = reader.types
         graph = HeapGraph(begin: c.begin, end: end, regions: c.regions, words: c.words,
                           blocks: (addresses, sizes, types, stacks), layout: { types_.layout(of: $0) })
+        graph?.noteFirstWords(c.dataWords)
         chosen = snapshots.last { $0.id == c.begin.snapshotID }
     }
 }

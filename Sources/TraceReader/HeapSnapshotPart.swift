@@ -7,6 +7,8 @@ public enum HeapSnapshotPart: Sendable, Equatable {
     /// The next regions of the snapshot, numbered on from those of earlier `regions` parts.
     case regions([HeapRegion])
     case words(HeapWords)
+    /// Block-start words pointing into module data (C++ vtables, Swift metadata): part 4.
+    case dataWords(HeapWords)
     case end(HeapSnapshotEnd)
 }
 
@@ -146,30 +148,10 @@ extension HeapSnapshotPart {
             return .regions(regions)
         case 2:
             c = peek
-            let region = try c.id32("region index")
-            let count = try c.varint()
-            // every word takes at least 2 bytes
-            guard count <= UInt64(c.remaining / 2) else { throw .short }
-            var offsets: [UInt64] = []
-            var values: [UInt64] = []
-            offsets.reserveCapacity(Int(count))
-            values.reserveCapacity(Int(count))
-            var offset: UInt64 = 0
-            var value: UInt64 = 0
-            for _ in 0..<count {
-                let step = try c.varint()
-                let (bytes, o1) = step.multipliedReportingOverflow(by: 8)
-                let (next, o2) = offset.addingReportingOverflow(bytes)
-                guard !o1 && !o2 else { throw .impossible("a word's address does not fit 64 bits") }
-                offset = next
-                let v = try c.varint()
-                var low: UInt8 = 0
-                if v & 1 != 0 { low = try c.u8() }
-                value = value &+ UInt64(bitPattern: AddressDelta.delta(v, low: low))
-                offsets.append(offset)
-                values.append(value)
-            }
-            return .words(HeapWords(regionIndex: region, offsets: offsets, values: values))
+            return .words(try HeapWords.parse(&c))
+        case 4:
+            c = peek
+            return .dataWords(try HeapWords.parse(&c))
         case 3:
             c = peek
             let id = try c.varint()
@@ -181,5 +163,35 @@ extension HeapSnapshotPart {
         default:
             return nil
         }
+    }
+}
+
+extension HeapWords {
+    /// The shared body of parts 2 and 4: a region index and its words.
+    static func parse(_ c: inout ByteCursor) throws(FieldError) -> HeapWords {
+        let region = try c.id32("region index")
+        let count = try c.varint()
+        // every word takes at least 2 bytes
+        guard count <= UInt64(c.remaining / 2) else { throw .short }
+        var offsets: [UInt64] = []
+        var values: [UInt64] = []
+        offsets.reserveCapacity(Int(count))
+        values.reserveCapacity(Int(count))
+        var offset: UInt64 = 0
+        var value: UInt64 = 0
+        for _ in 0..<count {
+            let step = try c.varint()
+            let (bytes, o1) = step.multipliedReportingOverflow(by: 8)
+            let (next, o2) = offset.addingReportingOverflow(bytes)
+            guard !o1 && !o2 else { throw .impossible("a word's address does not fit 64 bits") }
+            offset = next
+            let v = try c.varint()
+            var low: UInt8 = 0
+            if v & 1 != 0 { low = try c.u8() }
+            value = value &+ UInt64(bitPattern: AddressDelta.delta(v, low: low))
+            offsets.append(offset)
+            values.append(value)
+        }
+        return HeapWords(regionIndex: region, offsets: offsets, values: values)
     }
 }

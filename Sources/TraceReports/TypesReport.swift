@@ -33,6 +33,38 @@ public struct TypesReport: Encodable {
         self.rows = limit.map { Array(rows.prefix($0)) } ?? rows
     }
 
+    /// From a heap graph at the moment: as above, and a block whose first word is a C++ vtable is
+    /// named by its class (`vtable for X` + 16 is where an object of dynamic type X points).
+    public init(graph analysis: HeapGraphAnalysis, at moment: Moment, limit: Int?) {
+        let g = analysis.graph
+        var tallies: [String: (count: Int, bytes: UInt64)] = [:]
+        var vtableNames: [UInt64: String?] = [:]
+        for n in 0..<g.nodeCount {
+            var name = analysis.typeName(n)
+            if g.typeIDs[n] == 0, let word = g.firstWords[Int32(n)] {
+                if vtableNames[word] == nil {
+                    var cls: String? = nil
+                    if let sym = analysis.resolver.symbolizer.dataSymbol(at: word), sym.offset == 16,
+                       sym.name.hasPrefix("vtable for ") {
+                        cls = String(sym.name.dropFirst("vtable for ".count))
+                    }
+                    vtableNames[word] = .some(cls)
+                }
+                if let cls = vtableNames[word] ?? nil { name = cls }
+            }
+            tallies[name, default: (0, 0)].count += 1
+            tallies[name, default: (0, 0)].bytes += g.sizes[n]
+        }
+        var rows = tallies.map { Row(name: $0.key, count: $0.value.count, bytes: $0.value.bytes) }
+        rows.sort { ($0.count, $0.bytes, $1.name) > ($1.count, $1.bytes, $0.name) }
+        trace = analysis.reader.path
+        at = moment.description
+        timeNs = analysis.timeNs
+        liveBlocks = g.nodeCount
+        liveBytes = analysis.liveBytes
+        self.rows = limit.map { Array(rows.prefix($0)) } ?? rows
+    }
+
     public func text() -> String {
         var t = TextTable(["count", "bytes", "type"], rightAligned: [0, 1])
         for r in rows { t.add([Formatting.count(r.count), Formatting.bytes(r.bytes), r.name]) }

@@ -74,6 +74,18 @@ import Testing
         #expect(unknown.stderr == "alloctrace: error: no mark \"no-such-mark\" in the trace; its marks are: \"start\", \"after-nodes\", \"after-leaves\"\n")
     }
 
+    @Test func typesNameCxxObjectsByTheirDynamicType() throws {
+        let dir = try Toolbox.scratch("cxx-types")
+        let (r, trace) = try Toolbox.record(Toolbox.bin("sample-cxx"), in: dir)
+        #expect(r.status == 0)
+        // 3 Circles and 2 Squares (16 bytes each) live at "shapes", known by their vtables
+        let t = try json(["types", trace, "--at", "shapes"])
+        var live: [String: (Int, Int)] = [:]
+        for row in rows(t, "rows") { live[row["name"] as! String] = (int(row["count"]), int(row["bytes"])) }
+        #expect(live["(anonymous namespace)::Circle"]?.0 == 3 && live["(anonymous namespace)::Circle"]?.1 == 48)
+        #expect(live["(anonymous namespace)::Square"]?.0 == 2 && live["(anonymous namespace)::Square"]?.1 == 32)
+    }
+
     @Test func growthSitesNameWhereSurvivorsWereAllocated() throws {
         let dir = try Toolbox.scratch("growth")
         let (_, trace) = try Toolbox.record(Toolbox.bin("samples"), ["marks"], in: dir)

@@ -331,8 +331,8 @@ struct DumpPrinter {
                 }
                 regionStarts.append(r.start)
             }
-        case let .words(w):
-            text("heap_snapshot words")
+        case let .words(w), let .dataWords(w):
+            if case .dataWords = part { text("heap_snapshot data_words") } else { text("heap_snapshot words") }
             key("region"); decimal(UInt64(w.regionIndex))
             key("count"); decimal(UInt64(w.count))
             if raw {

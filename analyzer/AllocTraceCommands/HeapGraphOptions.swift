@@ -17,6 +17,18 @@ struct HeapGraphOptions: ParsableArguments {
 
 extension Analysis {
     /// Replays a trace up to the heap-graph snapshot at `moment` and names its graph.
+    /// The heap graph at `moment` when the trace has a snapshot there; nil otherwise (no message).
+    static func heapGraphIfPresent(_ path: String, at moment: Moment) -> HeapGraphAnalysis? {
+        switch moment {
+        case .start, .seconds: return nil
+        default: break
+        }
+        guard let reader = try? TraceReader(path: path) else { return nil }
+        let replay = HeapGraphReplay(reader: reader, at: moment)
+        guard (try? replay.run()) != nil, replay.graph != nil else { return nil }
+        return HeapGraphAnalysis(replay: replay, resolver: StackResolver(reader: reader))
+    }
+
     static func heapGraph(_ path: String, at moment: Moment) throws -> HeapGraphAnalysis {
         let reader: TraceReader
         do { reader = try TraceReader(path: path) } catch { throw CommandError(error.description) }

@@ -27,7 +27,11 @@ struct Types: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let replay = try Analysis.replay(trace, ReplayRequest(moments: [at]))
-            let report = TypesReport(replay: replay, resolver: StackResolver(reader: replay.reader), at: at, limit: limit)
+            var report = TypesReport(replay: replay, resolver: StackResolver(reader: replay.reader), at: at, limit: limit)
+            // with a heap graph at that moment, C++ objects are named by their dynamic type too
+            if let graph = Analysis.heapGraphIfPresent(trace, at: at) {
+                report = TypesReport(graph: graph, at: at, limit: limit)
+            }
             try Analysis.emit(report, json: output.json) { $0.text() }
         }
     }

@@ -15,7 +15,9 @@ enum HeapCapture {
 
     nonisolated(unsafe) static var regions: UnsafeMutablePointer<at_region>! = nil
     nonisolated(unsafe) static var targets: UnsafeMutablePointer<UInt64>! = nil   // pairs lo, hi
+    nonisolated(unsafe) static var dataTargets: UnsafeMutablePointer<UInt64>! = nil  // pairs lo, hi
     nonisolated(unsafe) static var buffer: UnsafeMutablePointer<UInt64>! = nil
+    nonisolated(unsafe) static var dataScratch: UnsafeMutablePointer<UInt8>! = nil
 
     enum Trigger: UInt8 { case mark = 0, exit = 1, signalMark = 2 }
 
@@ -24,10 +26,13 @@ enum HeapCapture {
     static func capture(_ trigger: Trigger, writerLockHeld: Bool) {
         if regions == nil {
             guard let r = at_map(maxRegions * MemoryLayout<at_region>.stride), let t = at_map(maxRegions * 16),
-                  let b = at_map(readBytes) else { return }
+                  let d = at_map(maxRegions * 16), let b = at_map(readBytes), let ds = at_map(Writer.scratchBytes)
+            else { return }
             regions = r.assumingMemoryBound(to: at_region.self)
             targets = t.assumingMemoryBound(to: UInt64.self)
+            dataTargets = d.assumingMemoryBound(to: UInt64.self)
             buffer = b.assumingMemoryBound(to: UInt64.self)
+            dataScratch = ds.assumingMemoryBound(to: UInt8.self)
         }
         if !writerLockHeld {
             guard at_lock_bounded(&G.pointee.writer_lock, 200_000) != 0 else { return }
@@ -120,15 +125,76 @@ enum HeapCapture {
         }
     }
 
-    /// Scans every region for words that point into anonymous memory or the heap.
+    /// Writes one region's words as `heap_snapshot` parts 2 (pointers into the heap) or 4 (pointers
+    /// into module data at 16-byte aligned addresses: C++ vtables, Swift metadata), each in its own
+    /// scratch memory so both can be open at once.
+    struct WordWriter {
+        let part: UInt8
+        let scratch: UnsafeMutablePointer<UInt8>
+        let region: Int
+        let regionStart: UInt64
+        var r: RecordBuilder
+        var countAt: UnsafeMutablePointer<UInt8>
+        var n: UInt64 = 0
+        var previous: UInt64 = 0
+        var previousTarget: UInt64 = 0
+        var written: UInt64 = 0
+
+        init(part: UInt8, scratch: UnsafeMutablePointer<UInt8>, region: Int, start: UInt64) {
+            self.part = part
+            self.scratch = scratch
+            self.region = region
+            regionStart = start
+            r = RecordBuilder(scratch, capacity: Writer.scratchBytes)
+            countAt = r.p
+            open()
+        }
+
+        mutating func open() {
+            r = RecordBuilder(scratch, capacity: Writer.scratchBytes)
+            r.byte(part)
+            r.varint(UInt64(region))
+            countAt = r.p
+            r.p += 5
+            n = 0
+            previous = regionStart
+            previousTarget = 0
+        }
+
+        mutating func close() {
+            guard n > 0 else { return }
+            patch(countAt, n)
+            Writer.emit(.heapSnapshot, r)
+            written &+= n
+        }
+
+        @inline(__always)
+        mutating func add(_ at: UInt64, _ v: UInt64) {
+            if r.room < 32 { close(); open() }
+            r.varint((at - previous) >> 3)
+            r.p = AddressDelta.write(v, against: previousTarget, to: r.p)
+            previous = at
+            previousTarget = v
+            n += 1
+        }
+    }
+
+    /// Scans every region for words that point into anonymous memory or the heap, and, inside the
+    /// heap, for block-start words that point into module data.
     static func scanAll(_ ctx: UnsafeMutablePointer<ScanContext>) {
         let count = ctx.pointee.count
         // where blocks can be: the brk heap and anonymous mappings (not stacks, not module data)
         var nTargets = 0
+        var nData = 0
         for i in 0..<count where regions[i].kind == UInt32(AT_REGION_ANON) || regions[i].kind == UInt32(AT_REGION_HEAP) {
             targets[nTargets * 2] = regions[i].start
             targets[nTargets * 2 + 1] = regions[i].end
             nTargets += 1
+        }
+        for i in 0..<count where regions[i].kind == UInt32(AT_REGION_MODULE) {
+            dataTargets[nData * 2] = regions[i].start
+            dataTargets[nData * 2 + 1] = regions[i].end
+            nData += 1
         }
         guard nTargets > 0 else { return }
         let lowest = targets[0], highest = targets[(nTargets - 1) * 2 + 1]
@@ -138,28 +204,9 @@ enum HeapCapture {
             var address = region.start
             // the capturing thread's own stack: only the live part, from here up
             if region.kind == UInt32(AT_REGION_STACK) && sp >= region.start && sp < region.end { address = sp & ~7 }
-            var r = Writer.builder()
-            var countAt = r.p
-            var n: UInt64 = 0
-            var previous: UInt64 = 0, previousTarget: UInt64 = 0
-            func open() {
-                r = Writer.builder()
-                r.byte(2)
-                r.varint(UInt64(ri))
-                countAt = r.p
-                r.p += 5
-                n = 0
-                previous = region.start
-                previousTarget = 0
-            }
-            func close() {
-                if n > 0 {
-                    patch(countAt, n)
-                    Writer.emit(.heapSnapshot, r)
-                    ctx.pointee.written &+= n
-                }
-            }
-            open()
+            let blocksHere = region.kind == UInt32(AT_REGION_ANON) || region.kind == UInt32(AT_REGION_HEAP)
+            var heapWords = WordWriter(part: 2, scratch: Writer.scratch, region: ri, start: region.start)
+            var dataWords = WordWriter(part: 4, scratch: dataScratch, region: ri, start: region.start)
             while address < region.end {
                 let want = Int(min(region.end - address, UInt64(readBytes)))
                 let got = at_read_memory(address, buffer, want)
@@ -171,27 +218,27 @@ enum HeapCapture {
                 ctx.pointee.scanned &+= UInt64(words * 8)
                 for w in 0..<words {
                     let v = buffer[w]
-                    if v < lowest || v >= highest || !inTargets(v, nTargets) { continue }
-                    if r.room < 32 { close(); open() }
                     let at = address + UInt64(w * 8)
-                    r.varint((at - previous) >> 3)
-                    r.p = AddressDelta.write(v, against: previousTarget, to: r.p)
-                    previous = at
-                    previousTarget = v
-                    n += 1
+                    if v >= lowest && v < highest && inRanges(v, targets, nTargets) {
+                        heapWords.add(at, v)
+                    } else if blocksHere && at & 15 == 0 && nData > 0 && inRanges(v, dataTargets, nData) {
+                        dataWords.add(at, v)
+                    }
                 }
                 address += UInt64(words * 8)
             }
-            close()
+            heapWords.close()
+            dataWords.close()
+            ctx.pointee.written &+= heapWords.written
         }
     }
 
     @inline(__always)
-    static func inTargets(_ v: UInt64, _ n: Int) -> Bool {
+    static func inRanges(_ v: UInt64, _ ranges: UnsafeMutablePointer<UInt64>, _ n: Int) -> Bool {
         var lo = 0, hi = n
         while lo < hi {
             let mid = (lo + hi) / 2
-            if v < targets[mid * 2] { hi = mid } else if v >= targets[mid * 2 + 1] { lo = mid + 1 } else { return true }
+            if v < ranges[mid * 2] { hi = mid } else if v >= ranges[mid * 2 + 1] { lo = mid + 1 } else { return true }
         }
         return false
     }

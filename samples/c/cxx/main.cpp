@@ -131,6 +131,18 @@ int main() {
     size_t slen = string_round();
     ALLOCTRACE_MARK("end");
 
+    // objects alive at a mark, for `types` to name by their dynamic (vtable) type:
+    // 3 Circles and 2 Squares live at "shapes", deleted right after
+    static Shape *kept[5];
+    for (int i = 0; i < 3; i++) kept[i] = new Circle(i + 1);
+    for (int i = 3; i < 5; i++) kept[i] = new Square(i);
+    ALLOCTRACE_MARK("shapes");
+    static volatile long kept_area = 0;
+    for (Shape *shape : kept) {
+        kept_area += shape->area();
+        delete shape;
+    }
+
     std::cout << "cxx: area_sum=" << area << " vector_sum=" << vsum << " caught=" << caught
               << " string_length=" << slen << std::endl;
     return 0;
