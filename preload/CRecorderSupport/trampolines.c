@@ -62,10 +62,7 @@ int at_real_execve(const char *path, char *const argv[], char *const envp[]) {
 AT_EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
     alloctrace_before_exec(path);
     int r = at_real_execve(path, argv, envp);
-    int saved = errno;
-    alloctrace_after_failed_exec();
-    errno = saved;
-    return r;
+    return r;   /* exec failed: the trace goes on after its `exec` record */
 }
 
 AT_EXPORT int execv(const char *path, char *const argv[]) { return execve(path, argv, environ); }
@@ -75,10 +72,7 @@ AT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]) 
     if (!real) real = (at_execvpe_fn)dlsym(RTLD_NEXT, "execvpe");
     alloctrace_before_exec(file);
     int r = real(file, argv, envp);
-    int saved = errno;
-    alloctrace_after_failed_exec();
-    errno = saved;
-    return r;
+    return r;   /* exec failed: the trace goes on after its `exec` record */
 }
 
 AT_EXPORT int execvp(const char *file, char *const argv[]) { return execvpe(file, argv, environ); }
@@ -88,10 +82,7 @@ AT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
     if (!real) real = (at_fexecve_fn)dlsym(RTLD_NEXT, "fexecve");
     alloctrace_before_exec("(fexecve)");
     int r = real(fd, argv, envp);
-    int saved = errno;
-    alloctrace_after_failed_exec();
-    errno = saved;
-    return r;
+    return r;   /* exec failed: the trace goes on after its `exec` record */
 }
 
 /* execl* collect their variadic arguments on the stack (no malloc) and call the vector forms. */

@@ -17,8 +17,6 @@ public func alloctraceRecorderFlush() { Lifecycle.flushFromDestructor() }
 @_cdecl("alloctrace_before_exec")
 public func alloctraceBeforeExec(_ path: UnsafePointer<CChar>?) { Lifecycle.beforeExec(path) }
 
-@_cdecl("alloctrace_after_failed_exec")
-public func alloctraceAfterFailedExec() {}
 
 @_cdecl("alloctrace_fork_prepare")
 public func alloctraceForkPrepare() { Lifecycle.forkPrepare() }

@@ -51,6 +51,18 @@ enum TypeTable {
         return 0
     }
 
-    /// In a fork child: ids whose metadata never got written become empty entries.
-    static func sealAfterFork() { emitted = 1 }
+    /// Metadata of an id whose owner never wrote it (a thread that fork left behind).
+    static let abandoned: UInt64 = 1
+
+    /// In a fork child: ids whose metadata never got written are marked abandoned, so the writer
+    /// does not wait for them forever; every definition is written again.
+    static func sealAfterFork() {
+        let end = min(at_load64(count), UInt64(capacity))
+        var id: UInt64 = 1
+        while id < end {
+            if at_load64(metadata + Int(id)) == 0 { at_store64(metadata + Int(id), abandoned) }
+            id += 1
+        }
+        emitted = 1
+    }
 }

@@ -215,7 +215,8 @@ enum Writer {
         while TypeTable.emitted < end {
             let id = TypeTable.emitted
             let meta = at_load64(TypeTable.metadata + Int(id))
-            if meta == 0 { return }
+            if meta == 0 { return }                     // still being registered: next round
+            if meta == TypeTable.abandoned { TypeTable.emitted = id + 1; continue }
             var r = builder()
             r.varint(id)
             r.varint(meta)
@@ -235,7 +236,7 @@ enum Writer {
     /// no event older than it is still held by a thread.
     static func round(sync: Bool, slotsHeld: Bool = false) {
         let nowNs = at_monotonic_ns()
-        recorderEvents(nowNs: nowNs, force: !sync ? false : true)
+        recorderEvents(nowNs: nowNs)
         let watermark = at_ticks()
         let monoAtWatermark = at_monotonic_ns()
         if at_modules_maybe_changed() != 0 { _ = at_refresh_modules(watermark) }
@@ -324,7 +325,7 @@ enum Writer {
         recorderUsed = p - recorderChunk
     }
 
-    static func recorderEvents(nowNs: UInt64, force: Bool) {
+    static func recorderEvents(nowNs: UInt64) {
         let requested = at_load32(&G.pointee.pending_marks)
         while marksWritten != requested {
             let ticks = at_load64(G.pointee.mark_ticks + Int(marksWritten % maxPendingMarks))

@@ -316,7 +316,6 @@ void alloctrace_recorder_start(void);
 void alloctrace_recorder_finish(int reason, int status);
 void alloctrace_recorder_flush(void);
 void alloctrace_before_exec(const char *path);
-void alloctrace_after_failed_exec(void);
 void alloctrace_fork_prepare(void);
 void alloctrace_fork_parent(void);
 void alloctrace_fork_child(void);
