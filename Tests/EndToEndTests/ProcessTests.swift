@@ -35,6 +35,21 @@ import TraceFormat
         #expect(live.isEmpty)
     }
 
+    // The JVM's and Rust's new threads first allocate inside pthread_getattr_np, which holds the
+    // thread's own lock: the recorder must not call it from its hook (it hung `java -version`).
+    @Test func firstAllocationInsidePthreadGetattrDoesNotDeadlock() throws {
+        let dir = try Toolbox.scratch("getattr")
+        let (r, trace) = try Toolbox.record(Toolbox.bin("sample-threads"), ["getattr"], in: dir)
+        #expect(r.status == 0)
+        #expect(r.out == "getattr: ok\n")
+        let t = try DecodedTrace(trace)
+        #expect(t.summary.complete)
+        let main = try #require(t.events.first { $0.kind == .malloc }?.thread)
+        let first = try #require(t.events.first { $0.thread != main && $0.thread != 0 && $0.kind != .threadExit })
+        // glibc's realloc(NULL, 32) for the affinity mask, under the thread's lock
+        #expect(first.kind == .realloc && first.oldAddress == 0 && first.size == 32)
+    }
+
     @Test func forkGivesTheChildItsOwnTrace() throws {
         let dir = try Toolbox.scratch("fork")
         let (r, trace) = try Toolbox.record(Toolbox.bin("sample-fork"), in: dir)

@@ -45,7 +45,12 @@ enum Toolbox {
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         try p.run()
+        // a hang (a deadlock in the recorder, say) fails its test instead of stalling the suite
+        let pid = p.processIdentifier
+        let watchdog = DispatchWorkItem { if p.isRunning { kill(pid, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(300), execute: watchdog)
         p.waitUntilExit()
+        watchdog.cancel()
         try out.close()
         try err.close()
         let outData = try Data(contentsOf: URL(fileURLWithPath: dir + "/out"))

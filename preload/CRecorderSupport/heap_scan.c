@@ -46,19 +46,14 @@ size_t at_read_memory(uint64_t address, void *buffer, size_t length) {
     return n < 0 ? 0 : (size_t)n;
 }
 
-void at_read_stack_bounds(at_slot *s) {
-    pthread_attr_t attr;
+/* Only remembers where the thread's stack is: its bounds are looked up in /proc/self/maps when a
+ * capture needs them. pthread_getattr_np cannot be called here: it reallocs while holding the
+ * thread's own lock, so a thread whose first allocation is inside it (the JVM's and Rust's new
+ * threads) would deadlock on that lock. */
+void at_note_stack(at_slot *s) {
     s->stack_lo = s->stack_hi = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
-    void *addr = NULL;
-    size_t size = 0;
-    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-        s->stack_lo = (uint64_t)(uintptr_t)addr;
-        s->stack_hi = (uint64_t)(uintptr_t)addr + size;
-    }
-    pthread_attr_destroy(&attr);
+    s->stack_hint = at_stack_pointer();
 }
-
 
 static uint64_t at_hex(const char **p) {
     uint64_t v = 0;
@@ -92,6 +87,72 @@ static int at_add_region(at_region *out, int n, int max, uint64_t lo, uint64_t h
     return n + 1;
 }
 
+/* Calls `fn` for each line of /proc/self/maps with its bounds, permissions and path (no malloc). */
+static void at_each_mapping(void (*fn)(uint64_t lo, uint64_t hi, const char *perms, const char *path, void *ctx),
+                            void *ctx) {
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[8192];
+    size_t have = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+        if (r <= 0 && have == 0) break;
+        have += r > 0 ? (size_t)r : 0;
+        buf[have] = 0;
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n')) || (r <= 0 && *line)) {
+            if (nl) *nl = 0;
+            const char *p = line;
+            uint64_t lo = at_hex(&p);
+            if (*p == '-') p++;
+            uint64_t hi = at_hex(&p);
+            while (*p == ' ') p++;
+            /* offset, device, inode, then the path */
+            const char *path = p;
+            for (int field = 0; field < 4 && *path; field++) {
+                while (*path && *path != ' ') path++;
+                while (*path == ' ') path++;
+            }
+            fn(lo, hi, p, path, ctx);
+            if (!nl) { line += strlen(line); break; }
+            line = nl + 1;
+        }
+        size_t rest = strlen(line);
+        memmove(buf, line, rest);
+        have = rest;
+        if (r <= 0) break;
+    }
+    close(fd);
+}
+
+/* A thread's stack is the writable anonymous mapping holding the address it registered with (a
+ * stack the program placed inside the brk heap or a file mapping is left to those regions). */
+static void at_stack_of_mapping(uint64_t lo, uint64_t hi, const char *perms, const char *path, void *ctx) {
+    (void)ctx;
+    int anon = *path == 0 || strcmp(path, "[stack]") == 0 || strncmp(path, "[anon", 5) == 0;
+    if (perms[0] != 'r' || perms[1] != 'w' || !anon) return;
+    uint32_t high = __atomic_load_n(&at_g.slot_high, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < high; i++) {
+        at_slot *s = &at_g.slots[i];
+        if (s->state != AT_SLOT_ACTIVE || s->stack_hi || s->stack_hint < lo || s->stack_hint >= hi) continue;
+        s->stack_lo = lo;
+        s->stack_hi = hi;
+    }
+}
+
+typedef struct { at_region *out; int n, max; } at_region_list;
+
+/* The rest of the writable private memory: the heap, other anonymous mappings. */
+static void at_add_anonymous(uint64_t lo, uint64_t hi, const char *perms, const char *path, void *ctx) {
+    at_region_list *list = ctx;
+    int heap = strcmp(path, "[heap]") == 0;
+    int stack = strcmp(path, "[stack]") == 0;
+    int anon = *path == 0 || heap || stack || strncmp(path, "[anon", 5) == 0;
+    if (perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p' || !anon) return;
+    uint32_t kind = heap ? AT_REGION_HEAP : (stack ? AT_REGION_STACK : AT_REGION_ANON);
+    list->n = at_add_foreign(list->out, list->n, list->max, lo, hi, kind, kind == AT_REGION_STACK ? 1 : 0);
+}
+
 int at_collect_regions(at_region *out, int max) {
     int n = 0;
     /* modules' writable segments (.data, .bss): globals */
@@ -105,53 +166,16 @@ int at_collect_regions(at_region *out, int max) {
                                   m->base + m->seg_vaddr[k] + m->seg_memsz[k], AT_REGION_MODULE, m->id);
     }
     /* thread stacks, as far as they are known */
+    at_each_mapping(at_stack_of_mapping, NULL);
     uint32_t high = __atomic_load_n(&at_g.slot_high, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < high; i++) {
         at_slot *s = &at_g.slots[i];
         if (s->state != AT_SLOT_ACTIVE || !s->stack_hi) continue;
         n = at_add_region(out, n, max, s->stack_lo, s->stack_hi, AT_REGION_STACK, s->thread_index);
     }
-    /* the rest of the writable private memory: the heap, other anonymous mappings */
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        char buf[8192];
-        size_t have = 0;
-        for (;;) {
-            ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
-            if (r <= 0 && have == 0) break;
-            have += r > 0 ? (size_t)r : 0;
-            buf[have] = 0;
-            char *line = buf, *nl;
-            while ((nl = strchr(line, '\n')) || (r <= 0 && *line)) {
-                if (nl) *nl = 0;
-                const char *p = line;
-                uint64_t lo = at_hex(&p);
-                if (*p == '-') p++;
-                uint64_t hi = at_hex(&p);
-                while (*p == ' ') p++;
-                int readable = p[0] == 'r', writable = p[1] == 'w', private = p[3] == 'p';
-                /* offset, device, inode, then the path */
-                const char *path = p;
-                for (int field = 0; field < 4 && *path; field++) {
-                    while (*path && *path != ' ') path++;
-                    while (*path == ' ') path++;
-                }
-                int heap = strcmp(path, "[heap]") == 0;
-                int anon = *path == 0 || heap || strncmp(path, "[anon", 5) == 0 || strcmp(path, "[stack]") == 0;
-                if (readable && writable && private && anon) {
-                    uint32_t kind = heap ? AT_REGION_HEAP : (strcmp(path, "[stack]") == 0 ? AT_REGION_STACK : AT_REGION_ANON);
-                    n = at_add_foreign(out, n, max, lo, hi, kind, kind == AT_REGION_STACK ? 1 : 0);
-                }
-                if (!nl) { line += strlen(line); break; }
-                line = nl + 1;
-            }
-            size_t rest = strlen(line);
-            memmove(buf, line, rest);
-            have = rest;
-            if (r <= 0) break;
-        }
-        close(fd);
-    }
+    at_region_list list = { out, n, max };
+    at_each_mapping(at_add_anonymous, &list);
+    n = list.n;
     qsort(out, (size_t)n, sizeof(at_region), at_region_order);
     return n;
 }

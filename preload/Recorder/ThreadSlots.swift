@@ -19,7 +19,7 @@ enum ThreadSlots {
             if at_load32(&s.pointee.state) == UInt32(AT_SLOT_FREE) && at_cas32(&s.pointee.state, UInt32(AT_SLOT_FREE), UInt32(AT_SLOT_ACTIVE)) != 0 {
                 prepare(s, tid: at_gettid())
                 at_read_own_name(s)
-                at_read_stack_bounds(s)
+                at_note_stack(s)
                 if UInt32(i) >= at_load32(&G.pointee.slot_high) { raiseHigh(UInt32(i) + 1) }
                 t.pointee.slot = s
                 t.pointee.state = UInt32(AT_THREAD_LIVE)

@@ -58,7 +58,8 @@ typedef struct at_slot {
     uint64_t start_ticks;
     void **frames;             /* AT_MAX_FRAMES scratch entries for stack capture */
     char name[16];             /* the thread's name, read when it registers or is renamed */
-    uint64_t stack_lo, stack_hi;  /* the thread's stack mapping, for heap-graph roots */
+    uint64_t stack_lo, stack_hi;  /* the thread's stack mapping, for heap-graph roots (0: not yet known) */
+    uint64_t stack_hint;          /* a stack address of the thread, from its registration */
 } at_slot;
 
 static inline char *at_slot_name(at_slot *s) { return s->name; }
@@ -289,7 +290,7 @@ int at_collect_regions(at_region *out, int max);
 /* Copies memory that another thread may unmap meanwhile: 0 bytes instead of a crash. */
 size_t at_read_memory(uint64_t address, void *buffer, size_t length);
 /* Records the calling thread's stack mapping in its slot (registration; may allocate). */
-void at_read_stack_bounds(at_slot *s);
+void at_note_stack(at_slot *s);
 /* Calls body(context) with every callee-saved register of its callers spilled onto the stack. */
 void at_run_spilled(void (*body)(void *), void *context);
 static inline uint64_t at_stack_pointer(void) { return (uint64_t)(uintptr_t)__builtin_frame_address(0); }

@@ -32,6 +32,11 @@
  * select the workers' events by thread name ("worker-0".."worker-3").
  *
  * Marks: "start" (main, before the first pthread_create), "end" (main, after the last join).
+ *
+ * `sample-threads getattr`: one thread whose first allocation is the realloc
+ * glibc's pthread_getattr_np makes while it holds the thread's own lock (as the JVM's and Rust's
+ * new threads do); prints "getattr: ok" and exits 0. A recorder that called pthread_getattr_np
+ * from its malloc hook would deadlock there.
  * At exit it prints on stderr (one line):
  *   threads expected: workers=4 per_worker_mallocs=N per_worker_bytes=B per_worker_frees=N
  *   per_worker_own_frees=E per_worker_cross_frees=O total_mallocs=4N total_frees=4N
@@ -96,7 +101,29 @@ NOINLINE static void *worker_main(void *arg) {
     return NULL;
 }
 
+NOINLINE static void *getattr_main(void *arg) {
+    (void)arg;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return (void *)1;
+    size_t size = 0;
+    pthread_attr_getstacksize(&attr, &size);
+    pthread_attr_destroy(&attr);
+    return size > 0 ? NULL : (void *)1;
+}
+
+static int getattr_mode(void) {
+    pthread_t t;
+    void *result = (void *)1;
+    if (pthread_create(&t, NULL, getattr_main, NULL) != 0) return 1;
+    pthread_join(t, &result);
+    static const char ok[] = "getattr: ok\n";
+    if (result != NULL) return 1;
+    (void)!write(1, ok, sizeof ok - 1);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "getattr") == 0) return getattr_mode();
     if (argc > 1) {
         n_per_worker = strtol(argv[1], NULL, 10);
         if (n_per_worker < 1 || n_per_worker > 1000000) {
