@@ -33,7 +33,8 @@ let package = Package(
         .systemLibrary(name: "CLibdw", path: "Sources/CLibdw", pkgConfig: "libdw",
                        providers: [.apt(["libdw-dev"])]),
         // Return addresses -> frames (libdw, Swift and C++ demangling), offline.
-        .target(name: "Symbolication", dependencies: ["CLibdw", "TraceReader"], path: "Sources/Symbolication",
+        .systemLibrary(name: "CIberty", path: "Sources/CIberty", providers: [.apt(["libiberty-dev"])]),
+        .target(name: "Symbolication", dependencies: ["CLibdw", "CIberty", "TraceReader"], path: "Sources/Symbolication",
                 linkerSettings: [.linkedLibrary("stdc++")]),
 
         // Renderers: text tables, JSON; one report a file over the replay's model.

@@ -4,13 +4,14 @@
 #   libzstd-dev    trace compression (recorder) and decompression (analyzer)
 #   libdw-dev      symbols, file:line and inlined frames from DWARF (analyzer)
 #   zlib1g-dev     gzip for pprof exports (analyzer)
+#   libiberty-dev  Rust demangling (analyzer)
 # and what the tests read the pictures and exports with:
 #   chromium          renders the HTML report (console errors fail the test)
 #   valgrind          ms_print reads the massif export
 #   protobuf-compiler protoc --decode_raw reads the pprof export
 #   golang-go         go tool pprof reads the pprof export
 set -euo pipefail
-packages=(libunwind-dev libzstd-dev libdw-dev zlib1g-dev chromium valgrind protobuf-compiler golang-go)
+packages=(libunwind-dev libzstd-dev libdw-dev zlib1g-dev libiberty-dev chromium valgrind protobuf-compiler golang-go)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

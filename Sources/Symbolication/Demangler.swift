@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CIberty
 
 // The Swift runtime's demangler: full names (`samples.Cache.insert(Swift.Int) -> ()`). Only flags 0
 // are accepted (any other value aborts the process); the result is malloc'ed.
@@ -38,7 +39,8 @@ private let backtraceDemangle: BacktraceDemangle? = {
 /// (`samples.Cache.insert(_:)`, `closure #1 in samples.runCache(insertCount:)`): the runtime's
 /// simplified form (`_swift_backtrace_demangle`, which drops module names) with the modules put
 /// back from the full form (`swift_demangle`); without that runtime SPI the full form is simplified
-/// here. C++ names come from `__cxa_demangle` unchanged. Anything else is returned as it is.
+/// here. C++ names come from `__cxa_demangle` unchanged, Rust names from libiberty. Anything else is
+/// returned as it is.
 public enum Demangler {
     /// True when the runtime's simplified demangler (`_swift_backtrace_demangle`) was found.
     public static var hasRuntimeSimplifier: Bool { backtraceDemangle != nil }
@@ -52,8 +54,30 @@ public enum Demangler {
             }
             return simplify(fullSwiftName: full)
         }
+        if isRustSymbol(rawName) { return rustName(rawName) ?? rawName }
         if rawName.hasPrefix("_Z") { return cxxName(rawName) ?? rawName }
         return rawName
+    }
+
+    /// True for Rust's v0 mangling (`_R`) and its legacy one: an Itanium-style nested name whose
+    /// last part is `17h` and 16 hex digits (the crate hash), e.g. `_ZN3std2rt10lang_start17h0123456789abcdefE`.
+    public static func isRustSymbol(_ name: String) -> Bool {
+        let u = Array(name.utf8.prefix(3))
+        if u.count >= 3 && u[0] == UInt8(ascii: "_") && u[1] == UInt8(ascii: "R") { return true }
+        guard name.hasPrefix("_ZN"), name.hasSuffix("E") else { return false }
+        let tail = Array(name.utf8.suffix(20))
+        guard tail.count == 20, tail[0] == UInt8(ascii: "1"), tail[1] == UInt8(ascii: "7"),
+              tail[2] == UInt8(ascii: "h") else { return false }
+        return tail[3..<19].allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+
+    /// libiberty's Rust demangling, without the legacy mangling's hash (`std::rt::lang_start`).
+    public static func rustName(_ mangled: String) -> String? {
+        mangled.withCString { p in
+            guard let out = cplus_demangle(p, DMGL_PARAMS | DMGL_ANSI | DMGL_RUST) else { return nil }
+            defer { free(out) }
+            return String(cString: out)
+        }
     }
 
     /// True for Swift manglings (`$s`, `_$s`, `$S`, `_T0`, embedded `$e`).

@@ -156,7 +156,7 @@ public struct CyclesReport: Encodable {
     }
 
     public func text() -> String {
-        var out = "cycles at \(at) (snapshot \(snapshot), \(Formatting.seconds(Double(timeNs) / 1e9))): "
+        let out = "cycles at \(at) (snapshot \(snapshot), \(Formatting.seconds(Double(timeNs) / 1e9))): "
             + "\(Formatting.count(totalCycles)) leaked cycles, \(Formatting.count(cycleBlocks)) blocks, \(Formatting.bytes(cycleBytes))\n"
         guard !cycles.isEmpty else { return out }
         var t = TextTable(["count", "blocks", "bytes", "cycle"], rightAligned: [0, 1, 2])

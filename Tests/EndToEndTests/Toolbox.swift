@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import TraceFormat
 import TraceReader
 
@@ -58,6 +59,19 @@ enum Toolbox {
         let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
         return Result(status: status, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
     }
+
+    /// `alloctrace ARGS --json`, parsed; fails the test when the command fails.
+    static func json(_ args: [String]) throws -> [String: Any] {
+        let r = try run(alloctrace, args + ["--json"])
+        try #require(r.status == 0, "alloctrace \(args) failed: \(r.stderr)")
+        return try #require(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+    }
+
+    static func rows(_ object: [String: Any]?, _ key: String) -> [[String: Any]] {
+        (object?[key] as? [[String: Any]]) ?? []
+    }
+
+    static func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
 
     /// A fresh private folder for one test's traces.
     static func scratch(_ name: String) throws -> String {

@@ -46,6 +46,19 @@ final class DemanglerTests: XCTestCase {
         XCTAssertNil(Demangler.cxxName("main"))
     }
 
+    /// Symbols a rustc 1.95 binary holds: v0 manglings, and the legacy form with its hash dropped.
+    func testRust() {
+        XCTAssertEqual(Demangler.demangle("_RNvMs4_NtCslNYArtu3iFV_5alloc7raw_vecNtB5_11RawVecInner11finish_growCsduwmD7cSIQq_5gimli"),
+                       "<alloc::raw_vec::RawVecInner>::finish_grow")
+        XCTAssertEqual(Demangler.demangle("_RNvMs3_NtCslNYArtu3iFV_5alloc7raw_vecINtB5_6RawVecNtNtNtCsduwmD7cSIQq_5gimli4read6abbrev12AbbreviationE8grow_oneBS_"),
+                       "<alloc::raw_vec::RawVec<gimli::read::abbrev::Abbreviation>>::grow_one")
+        XCTAssertEqual(Demangler.demangle("_ZN3std2rt10lang_start17h0123456789abcdefE"), "std::rt::lang_start")
+        XCTAssertTrue(Demangler.isRustSymbol("_ZN3std2rt10lang_start17h0123456789abcdefE"))
+        XCTAssertFalse(Demangler.isRustSymbol("_ZN2ns5outer5innerEv"))
+        // a C++ name is still C++'s, even one that ends like a legacy Rust hash would not
+        XCTAssertEqual(Demangler.demangle("_ZN2ns5outer5innerEv"), "ns::outer::inner()")
+    }
+
     func testPlainNames() {
         XCTAssertEqual(Demangler.demangle("main"), "main")
         XCTAssertEqual(Demangler.demangle("__GI_bsearch"), "__GI_bsearch")
