@@ -27,30 +27,25 @@ void at_install_fork_handlers(void) {
     on_exit(at_on_exit, NULL);
 }
 
-/* ---- fatal signals: flush what we have, then let the previous disposition act ---------------- */
+/* ---- fatal signals: flush what we have, then let the program's disposition act --------------
+ * The handlers are installed through signal_view.c, which hides them from the program. */
 static const int at_fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
 #define AT_NFATAL (sizeof at_fatal_signals / sizeof at_fatal_signals[0])
-static struct sigaction at_previous[AT_NFATAL];
 
 static void at_fatal_handler(int sig, siginfo_t *info, void *ctx) {
-    size_t i = 0;
-    while (i < AT_NFATAL && at_fatal_signals[i] != sig) i++;
     /* a crash inside the recorder itself must not try to flush (locks may be held) */
     if (at_thread()->depth == 0) alloctrace_recorder_finish(1, sig);
-    if (i < AT_NFATAL) {
-        struct sigaction *prev = &at_previous[i];
-        if ((prev->sa_flags & SA_SIGINFO) && prev->sa_sigaction) {
-            sigaction(sig, prev, NULL);
-            prev->sa_sigaction(sig, info, ctx);
-            return;
-        }
-        if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
-            sigaction(sig, prev, NULL);
-            prev->sa_handler(sig);
-            return;
-        }
+    /* what the program set (SIG_DFL, or a handler it had before the recorder started) acts now */
+    struct sigaction prev = *at_program_disposition(sig);
+    at_real_sigaction(sig, &prev, NULL);
+    if ((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction) {
+        prev.sa_sigaction(sig, info, ctx);
+        return;
     }
-    signal(sig, SIG_DFL);
+    if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
+        prev.sa_handler(sig);
+        return;
+    }
     /* a fault re-executes the instruction and dies; abort() and kill() need the signal again */
     if (info == NULL || info->si_code <= 0) raise(sig);
 }
@@ -63,26 +58,25 @@ static void at_mark_handler(int sig, siginfo_t *info, void *ctx) {
 void at_install_signal_handlers(void) {
     for (size_t i = 0; i < AT_NFATAL; i++) {
         struct sigaction old;
-        if (sigaction(at_fatal_signals[i], NULL, &old) != 0) continue;
+        if (at_real_sigaction(at_fatal_signals[i], NULL, &old) != 0) continue;
         if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN) continue;
-        at_previous[i] = old;
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_sigaction = at_fatal_handler;
         sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
         sigemptyset(&sa.sa_mask);
-        sigaction(at_fatal_signals[i], &sa, NULL);
+        at_own_signal(at_fatal_signals[i], &sa, &old);
     }
     if (at_g.mark_signal > 0) {
         struct sigaction old;
-        if (sigaction((int)at_g.mark_signal, NULL, &old) == 0 &&
+        if (at_real_sigaction((int)at_g.mark_signal, NULL, &old) == 0 &&
             !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) {
             struct sigaction sa;
             memset(&sa, 0, sizeof sa);
             sa.sa_sigaction = at_mark_handler;
             sa.sa_flags = SA_SIGINFO | SA_RESTART;
             sigemptyset(&sa.sa_mask);
-            sigaction((int)at_g.mark_signal, &sa, NULL);
+            at_own_signal((int)at_g.mark_signal, &sa, &old);
         }
     }
 }

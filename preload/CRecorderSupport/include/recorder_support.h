@@ -291,6 +291,13 @@ int at_collect_regions(at_region *out, int max);
 size_t at_read_memory(uint64_t address, void *buffer, size_t length);
 /* Records the calling thread's stack mapping in its slot (registration; may allocate). */
 void at_note_stack(at_slot *s);
+
+/* signal_view.c: the recorder's handlers, hidden from the program's sigaction/signal calls */
+struct sigaction;
+int at_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+void at_own_signal(int sig, const struct sigaction *handler, const struct sigaction *previous);
+int at_owns_signal(int sig);
+const struct sigaction *at_program_disposition(int sig);
 /* Calls body(context) with every callee-saved register of its callers spilled onto the stack. */
 void at_run_spilled(void (*body)(void *), void *context);
 static inline uint64_t at_stack_pointer(void) { return (uint64_t)(uintptr_t)__builtin_frame_address(0); }
