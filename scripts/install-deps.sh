@@ -10,8 +10,9 @@
 #   valgrind          ms_print reads the massif export
 #   protobuf-compiler protoc --decode_raw reads the pprof export
 #   golang-go         go tool pprof reads the pprof export
+#   graphviz          dot renders the DOT drawings of chains and cycles
 set -euo pipefail
-packages=(libunwind-dev libzstd-dev libdw-dev zlib1g-dev libiberty-dev chromium valgrind protobuf-compiler golang-go)
+packages=(libunwind-dev libzstd-dev libdw-dev zlib1g-dev libiberty-dev chromium valgrind protobuf-compiler golang-go graphviz)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

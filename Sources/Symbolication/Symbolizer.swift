@@ -77,6 +77,26 @@ public final class Symbolizer {
         return (name, address - start, modules[mi].name)
     }
 
+    /// The thread-local variable (`STT_TLS` symbol) of the module at `path` that holds `offset` of
+    /// the module's TLS block: its readable name and the offset in it.
+    public func tlsSymbol(module path: String, offset: UInt64) -> (name: String, offset: UInt64)? {
+        guard let mi = modules.firstIndex(where: { $0.path == path }), let dwfl = modules[mi].dwflModule else { return nil }
+        let n = dwfl_module_getsymtab(dwfl)
+        guard n > 0 else { return nil }
+        var sym = GElf_Sym()
+        var addr: GElf_Addr = 0
+        var best: (name: String, offset: UInt64)?
+        for i in 1..<n {
+            guard let name = dwfl_module_getsym_info(dwfl, i, &sym, &addr, nil, nil, nil) else { continue }
+            guard Int32(sym.st_info & 0xf) == STT_TLS, sym.st_shndx != UInt16(SHN_UNDEF), name.pointee != 0 else { continue }
+            // st_value of a TLS symbol is its offset in the module's TLS block
+            guard offset >= sym.st_value && offset - sym.st_value < max(sym.st_size, 1) else { continue }
+            best = (readable(SymbolTable.stripVersion(String(cString: name))), offset - sym.st_value)
+            if sym.st_size > 0 { break }
+        }
+        return best
+    }
+
     /// The file name of the module whose segments hold `address`, and the address relative to its
     /// load bias.
     public func module(at address: UInt64) -> (name: String, offset: UInt64)? {

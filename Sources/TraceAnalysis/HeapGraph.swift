@@ -39,6 +39,10 @@ public enum HeapRootKind: UInt8, Sendable, Comparable {
     case anonymous = 1
     /// A thread's stack.
     case stack = 2
+    /// A register of a thread stopped for the capture.
+    case register = 3
+    /// A thread's static thread-local storage (a module's `__thread` variables).
+    case tls = 4
 
     public static func < (a: HeapRootKind, b: HeapRootKind) -> Bool { a.rawValue < b.rawValue }
 
@@ -47,6 +51,8 @@ public enum HeapRootKind: UInt8, Sendable, Comparable {
         case .global: return "global"
         case .anonymous: return "anonymous"
         case .stack: return "stack"
+        case .register: return "register"
+        case .tls: return "TLS"
         }
     }
 }
@@ -54,12 +60,14 @@ public enum HeapRootKind: UInt8, Sendable, Comparable {
 /// A word outside every live block that points into one: where reachability starts.
 public struct HeapRoot: Sendable, Equatable {
     public var kind: HeapRootKind
-    /// The word's address.
+    /// The word's address; for a register, its number (`HeapThreadRegisters.registerName`).
     public var address: UInt64
-    /// Index into `HeapGraph.regions`.
+    /// Index into `HeapGraph.regions`; -1 for a register.
     public var region: Int32
     /// The node it points into.
     public var target: Int32
+    /// For a register: index into `HeapGraph.threadRegisters`.
+    public var thread: Int32 = -1
 }
 
 /// Adjacency in compressed rows: node `n`'s edges are `start[n] ..< start[n + 1]` of `target`.
@@ -154,6 +162,29 @@ public struct HeapGraph: Sendable {
                 if lo < addresses.count && addresses[lo] == address { firstWords[Int32(lo)] = value }
             }
         }
+    }
+
+    /// Whether the other threads were stopped for the snapshot (nil: a recorder that did not say).
+    public var world: HeapWorldStop?
+    /// Registers of the threads stopped for the snapshot.
+    public private(set) var threadRegisters: [HeapThreadRegisters] = []
+    /// Frames of the threads at the snapshot.
+    public var threadFrames: [HeapThreadFrames] = []
+    /// Static TLS blocks of the modules, below each thread pointer (the end of a `tls` region).
+    public var tlsModules: [HeapTLSModule] = []
+
+    /// Registers that point into a live block become roots of kind `register`.
+    public mutating func addRegisterRoots(_ threads: [HeapThreadRegisters]) {
+        threadRegisters = threads
+        for (t, regs) in threads.enumerated() {
+            for (number, value) in zip(regs.numbers, regs.values) {
+                guard let n = node(containing: value) else { continue }
+                let into = value &- addresses[n]
+                if into > 0 && into == HeapGraph.nextChunkHeaderOffset(sizes[n]) { continue }
+                roots.append(HeapRoot(kind: .register, address: UInt64(number), region: -1, target: Int32(n), thread: Int32(t)))
+            }
+        }
+        roots.sort { ($0.kind, $0.thread, $0.address) < ($1.kind, $1.thread, $1.address) }
     }
 
     /// Words read from the snapshot, and how many became edges and roots.
@@ -354,6 +385,7 @@ public struct HeapGraph: Sendable {
                     case .anonymous:
                         if arenas.contains(Int32(run.region)) { continue }
                         rootKind = .anonymous
+                    case .tls: rootKind = .tls
                     case .heap: continue
                     }
                     guard let t = findIn(v) else { continue }

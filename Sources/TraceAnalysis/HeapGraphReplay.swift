@@ -16,6 +16,8 @@ public struct HeapSnapshotInfo: Sendable {
     public var bytesScanned: UInt64 = 0
     public var wordsWritten: UInt64 = 0
     public var durationNanoseconds: UInt64 = 0
+    /// Whether the other threads were stopped (nil: the recorder did not say).
+    public var world: HeapWorldStop?
     /// Live blocks at the snapshot.
     public var liveBlocks = 0
     public var liveBytes: UInt64 = 0
@@ -79,6 +81,10 @@ public final class HeapGraphReplay {
         var regions: [HeapRegion] = []
         var words: [(region: Int, offsets: [UInt64], values: [UInt64])] = []
         var dataWords: [(region: Int, offsets: [UInt64], values: [UInt64])] = []
+        var world: HeapWorldStop?
+        var registers: [HeapThreadRegisters] = []
+        var frames: [HeapThreadFrames] = []
+        var tls: [HeapTLSModule] = []
     }
 
     private var live: [UInt64: Block] = [:]
@@ -217,6 +223,15 @@ public final class HeapGraphReplay {
             if collecting?.wanted == true {
                 collecting?.dataWords.append((Int(w.regionIndex), w.offsets, w.values))
             }
+        case .world(let w):
+            collecting?.info.world = w
+            if collecting?.wanted == true { collecting?.world = w }
+        case .registers(let r):
+            if collecting?.wanted == true { collecting?.registers.append(r) }
+        case .frames(let f):
+            if collecting?.wanted == true { collecting?.frames.append(f) }
+        case .tlsLayout(let m):
+            if collecting?.wanted == true { collecting?.tls += m }
         case .end(let e):
             guard var c = collecting, c.begin.snapshotID == e.snapshotID else { collecting = nil; return }
             collecting = nil
@@ -251,6 +266,10 @@ public final class HeapGraphReplay {
         graph = HeapGraph(begin: c.begin, end: end, regions: c.regions, words: c.words,
                           blocks: (addresses, sizes, types, stacks), layout: { types_.layout(of: $0) })
         graph?.noteFirstWords(c.dataWords)
+        graph?.world = c.world
+        graph?.threadFrames = c.frames
+        graph?.tlsModules = c.tls
+        graph?.addRegisterRoots(c.registers)
         chosen = snapshots.last { $0.id == c.begin.snapshotID }
     }
 }

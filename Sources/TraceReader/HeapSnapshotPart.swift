@@ -10,6 +10,117 @@ public enum HeapSnapshotPart: Sendable, Equatable {
     /// Block-start words pointing into module data (C++ vtables, Swift metadata): part 4.
     case dataWords(HeapWords)
     case end(HeapSnapshotEnd)
+    /// Part 5: whether the other threads were stopped for the capture.
+    case world(HeapWorldStop)
+    /// Part 6: a stopped thread's registers that point where blocks can lie.
+    case registers(HeapThreadRegisters)
+    /// Part 7: a thread's stack frames at the capture.
+    case frames(HeapThreadFrames)
+    /// Part 8: where each module's static TLS block lies below a thread pointer.
+    case tlsLayout([HeapTLSModule])
+}
+
+/// A module's static TLS block: `offset` bytes below the thread pointer, `size` bytes long.
+public struct HeapTLSModule: Sendable, Equatable {
+    public var moduleID: UInt64
+    public var offset: UInt64
+    public var size: UInt64
+
+    public init(moduleID: UInt64, offset: UInt64, size: UInt64) {
+        self.moduleID = moduleID
+        self.offset = offset
+        self.size = size
+    }
+}
+
+/// Part 5: the stop of every other thread (docs/FORMAT.md): `reason` 0 when they were stopped.
+public struct HeapWorldStop: Sendable, Equatable {
+    public var reason: UInt8
+    public var error: UInt64
+    public var threadsStopped: UInt64
+    public var stopNanoseconds: UInt64
+
+    public var stopped: Bool { reason == 0 }
+
+    /// Why the threads were not stopped, in words.
+    public var reasonName: String {
+        switch reason {
+        case 0: return "stopped"
+        case 1: return "ptrace refused (already traced, seccomp or Yama)"
+        case 2: return "a thread did not stop in time"
+        case 3: return "/proc unreadable"
+        case 4: return "too many threads"
+        case 5: return "no tracer task"
+        case 6: return "not dumpable"
+        case 7: return "the tracer died"
+        case 8: return "disabled (ALLOCTRACE_STOP_THE_WORLD=0)"
+        case 9: return "unsupported on this machine"
+        default: return "reason \(reason)"
+        }
+    }
+
+    /// The reason as one word: `ptrace_refused`, `timeout`, `disabled`.
+    public var reasonKey: String {
+        let keys = ["stopped", "ptrace_refused", "timeout", "proc_unreadable", "too_many_threads", "no_tracer",
+                    "not_dumpable", "tracer_died", "disabled", "unsupported"]
+        return Int(reason) < keys.count ? keys[Int(reason)] : "reason_\(reason)"
+    }
+
+    public init(reason: UInt8, error: UInt64, threadsStopped: UInt64, stopNanoseconds: UInt64) {
+        self.reason = reason
+        self.error = error
+        self.threadsStopped = threadsStopped
+        self.stopNanoseconds = stopNanoseconds
+    }
+}
+
+/// Part 6: one stopped thread's stack pointer and its registers that point where blocks can lie.
+public struct HeapThreadRegisters: Sendable, Equatable {
+    public var tid: UInt32
+    /// 0: the thread has no slot (it never allocated).
+    public var threadIndex: UInt32
+    public var stackPointer: UInt64
+    /// DWARF x86-64 numbers (0-16), xmm i's low half as 17 + i, its high half as 64 + i.
+    public var numbers: [UInt8]
+    public var values: [UInt64]
+
+    public init(tid: UInt32, threadIndex: UInt32, stackPointer: UInt64, numbers: [UInt8], values: [UInt64]) {
+        self.tid = tid
+        self.threadIndex = threadIndex
+        self.stackPointer = stackPointer
+        self.numbers = numbers
+        self.values = values
+    }
+
+    /// `rbx`, `xmm3`, `xmm3.hi`.
+    public static func registerName(_ n: UInt8) -> String {
+        let general = ["rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
+                       "r12", "r13", "r14", "r15", "rip"]
+        if n < 17 { return general[Int(n)] }
+        if n < 33 { return "xmm\(n - 17)" }
+        if n >= 64 && n < 80 { return "xmm\(n - 64).hi" }
+        return "register \(n)"
+    }
+}
+
+/// Part 7: a thread's frames, innermost first: frame k's code address and the lowest stack address
+/// of its frame (frame 0: the stack pointer; frame k > 0: where its return address is stored).
+public struct HeapThreadFrames: Sendable, Equatable {
+    public var tid: UInt32
+    public var threadIndex: UInt32
+    public var pcs: [UInt64]
+    public var slots: [UInt64]
+    /// Frame 0's pc is a return address too (the capturing thread's frames start above the
+    /// recorder's); otherwise it is the instruction the thread was stopped at.
+    public var firstIsReturnAddress: Bool
+
+    public init(tid: UInt32, threadIndex: UInt32, pcs: [UInt64], slots: [UInt64], firstIsReturnAddress: Bool) {
+        self.tid = tid
+        self.threadIndex = threadIndex
+        self.pcs = pcs
+        self.slots = slots
+        self.firstIsReturnAddress = firstIsReturnAddress
+    }
 }
 
 /// Why a snapshot was taken.
@@ -51,12 +162,14 @@ public struct HeapSnapshotBegin: Sendable, Equatable {
 public enum HeapRegionKind: UInt8, Sendable {
     /// A module's writable segment (globals); owner = module id.
     case module = 0
-    /// A thread's stack; owner = thread index.
+    /// A thread's stack; owner = thread index, or 2^32 + tid for a thread without a slot.
     case stack = 1
     /// Other anonymous memory: thread-local storage, mmapped blocks, malloc arenas of threads.
     case anonymous = 2
     /// The brk heap.
     case heap = 3
+    /// A thread's static thread-local storage; owner as for a stack (docs/FORMAT.md).
+    case tls = 4
 
     public var name: String {
         switch self {
@@ -64,6 +177,7 @@ public enum HeapRegionKind: UInt8, Sendable {
         case .stack: return "stack"
         case .anonymous: return "anonymous"
         case .heap: return "heap"
+        case .tls: return "tls"
         }
     }
 }
@@ -160,6 +274,53 @@ extension HeapSnapshotPart {
             let duration = try c.varint()
             return .end(HeapSnapshotEnd(snapshotID: id, bytesScanned: scanned, wordsWritten: written,
                                         durationNanoseconds: duration))
+        case 5:
+            c = peek
+            let reason = try c.u8()
+            let error = try c.varint()
+            let threads = try c.varint()
+            let ns = try c.varint()
+            return .world(HeapWorldStop(reason: reason, error: error, threadsStopped: threads, stopNanoseconds: ns))
+        case 6:
+            c = peek
+            let tid = try c.id32("tid")
+            let index = try c.id32("thread index")
+            let sp = try c.varint()
+            let count = try c.varint()
+            guard count <= UInt64(c.remaining / 2) else { throw .short }
+            var numbers: [UInt8] = [], values: [UInt64] = []
+            var value: UInt64 = 0
+            for _ in 0..<count {
+                numbers.append(try c.u8())
+                let v = try c.varint()
+                var low: UInt8 = 0
+                if v & 1 != 0 { low = try c.u8() }
+                value = value &+ UInt64(bitPattern: AddressDelta.delta(v, low: low))
+                values.append(value)
+            }
+            return .registers(HeapThreadRegisters(tid: tid, threadIndex: index, stackPointer: sp, numbers: numbers, values: values))
+        case 7:
+            c = peek
+            let tid = try c.id32("tid")
+            let index = try c.id32("thread index")
+            let flags = try c.u8()
+            let count = try c.varint()
+            guard count <= UInt64(c.remaining / 2) else { throw .short }
+            var pcs: [UInt64] = [], slots: [UInt64] = []
+            for _ in 0..<count {
+                pcs.append(try c.varint())
+                slots.append(try c.varint())
+            }
+            return .frames(HeapThreadFrames(tid: tid, threadIndex: index, pcs: pcs, slots: slots, firstIsReturnAddress: flags & 1 != 0))
+        case 8:
+            c = peek
+            let count = try c.varint()
+            guard count <= UInt64(c.remaining / 3) else { throw .short }
+            var modules: [HeapTLSModule] = []
+            for _ in 0..<count {
+                modules.append(HeapTLSModule(moduleID: try c.varint(), offset: try c.varint(), size: try c.varint()))
+            }
+            return .tlsLayout(modules)
         default:
             return nil
         }

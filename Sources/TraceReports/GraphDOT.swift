@@ -46,7 +46,7 @@ public enum GraphDOT {
             node(path.node)
             guard let root = path.root else { continue }
             let name = a.rootName(root)
-            let rootID = "r" + String(root.address, radix: 16)
+            let rootID = "r\(root.kind.rawValue)_\(String(root.address, radix: 16))_\(root.thread + 1)"
             if roots.insert(rootID).inserted {
                 out += "  \(rootID) [shape=ellipse, fillcolor=\"#9fd3ff\", label=\(quote("\(name.kind) \(name.name)"))];\n"
             }

@@ -135,11 +135,36 @@ public final class HeapGraphAnalysis {
             rootNames[r.address] = name
             return name
         case .stack:
+            let region = graph.regions[Int(r.region)]
+            let thread = threadName(owner: region.owner)
+            if let (k, pc, exact) = frame(holding: r.address, in: region) {
+                let key = FrameKey(region: r.region, frame: k)
+                if let known = frameNames[key] { return known }
+                // frame 0 is at the stopped instruction, the others at return addresses
+                var function = HeapGraphAnalysis.hex(pc)
+                if let f = resolver.symbolizer.frames(for: exact ? pc &+ 1 : pc).last {
+                    function = StackResolver.shortName(f)
+                    if let file = f.file {
+                        let line = f.line.map { ":\($0)" } ?? ""
+                        function += " (\(file)\(line))"
+                    }
+                }
+                let name = RootName(kind: "stack", name: "frame #\(k) \(function) in \(thread)", module: nil)
+                frameNames[key] = name
+                return name
+            }
             if let known = regionNames[r.region] { return known }
-            let index = UInt32(truncatingIfNeeded: graph.regions[Int(r.region)].owner)
-            let thread = reader.threads[index]
-            let name = RootName(kind: "stack", name: "stack of thread \(index)" + (thread.map { " \"\($0.name)\"" } ?? ""), module: nil)
+            let name = RootName(kind: "stack", name: "stack of \(thread)", module: nil)
             regionNames[r.region] = name
+            return name
+        case .register:
+            let regs = graph.threadRegisters[Int(r.thread)]
+            let thread = regs.threadIndex != 0 ? threadName(owner: UInt64(regs.threadIndex)) : threadName(owner: 1 << 32 | UInt64(regs.tid))
+            return RootName(kind: "register", name: HeapThreadRegisters.registerName(UInt8(truncatingIfNeeded: r.address)) + " of " + thread, module: nil)
+        case .tls:
+            if let known = rootNames[r.address] { return known }
+            let name = tlsName(r)
+            rootNames[r.address] = name
             return name
         case .anonymous:
             if let known = regionNames[r.region] { return known }
@@ -152,6 +177,51 @@ public final class HeapGraphAnalysis {
     }
 
     public static func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+
+    private struct FrameKey: Hashable {
+        var region: Int32
+        var frame: Int
+    }
+
+    private var frameNames: [FrameKey: RootName] = [:]
+
+    /// `thread 2 "worker"` for a thread index; `thread with tid 1234` for 2^32 + tid (no slot).
+    public func threadName(owner: UInt64) -> String {
+        if owner >> 32 != 0 { return "thread with tid \(owner & 0xffff_ffff)" }
+        let index = UInt32(truncatingIfNeeded: owner)
+        return "thread \(index)" + (reader.threads[index].map { " \"\($0.name)\"" } ?? "")
+    }
+
+    /// The frame (number, code address) whose part of the stack holds `address`: the innermost
+    /// frame whose lowest address is at or below it, of the thread whose frames lie in `region`.
+    func frame(holding address: UInt64, in region: HeapRegion) -> (Int, UInt64, exact: Bool)? {
+        for f in graph.threadFrames where !f.slots.isEmpty && f.slots[0] >= region.start && f.slots[0] < region.end {
+            guard address >= f.slots[0] else { return nil }
+            var k = 0
+            while k + 1 < f.slots.count && f.slots[k + 1] <= address { k += 1 }
+            return (k, f.pcs[k], k == 0 && !f.firstIsReturnAddress)
+        }
+        return nil
+    }
+
+    /// `TLS of thread 2 "worker" (sample-graph: graph_tls)`: the module's TLS symbol holding the
+    /// word, else the module and the offset in its TLS block.
+    func tlsName(_ r: HeapRoot) -> RootName {
+        let region = graph.regions[Int(r.region)]
+        let thread = threadName(owner: region.owner)
+        // the region ends at the thread pointer; module blocks lie below it (docs/FORMAT.md)
+        let below = region.end &- r.address
+        for m in graph.tlsModules where below <= m.offset && below > m.offset &- m.size {
+            let offset = m.offset - below
+            let module = reader.modules.first { $0.id == m.moduleID }
+            let file = module.map { $0.path.split(separator: "/").last.map(String.init) ?? $0.path } ?? "module \(m.moduleID)"
+            if let module, let sym = resolver.symbolizer.tlsSymbol(module: module.path, offset: offset) {
+                return RootName(kind: "TLS", name: "TLS of \(thread) (\(file): \(sym.name)" + (sym.offset == 0 ? "" : "+\(sym.offset)") + ")", module: file)
+            }
+            return RootName(kind: "TLS", name: "TLS of \(thread) (\(file)+0x" + String(offset, radix: 16) + ")", module: file)
+        }
+        return RootName(kind: "TLS", name: "TLS of \(thread)", module: nil)
+    }
 
     // MARK: analyses
 

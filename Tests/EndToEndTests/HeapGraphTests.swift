@@ -289,4 +289,91 @@ import Testing
         #expect(drawing.contains("label=\"10 × samples.Peer.other -> samples.Peer.other\""))
         #expect(drawing.components(separatedBy: "[label=\"other\"]").count == 3)
     }
+
+    /// `sample-graph roots`, recorded with `environment` (nil: ours) under `wrapper` (e.g. strace).
+    func rootsTrace(_ name: String, environment: [String: String]? = nil, wrapper: [String] = []) throws -> (Toolbox.Result, String) {
+        let trace = try Toolbox.scratch(name) + "/trace.atrace"
+        let args = ["record", "-q", "-o", trace, "--", Toolbox.bin("sample-graph"), "roots"]
+        let r = wrapper.isEmpty ? try Toolbox.run(Toolbox.alloctrace, args, environment: environment)
+                                : try Toolbox.run(wrapper[0], Array(wrapper.dropFirst()) + [Toolbox.alloctrace] + args, environment: environment)
+        #expect(r.status == 0 && r.out == "graph roots: tls=40 register=112 frame=56\n", "\(r.stderr)")
+        return (r, trace)
+    }
+
+    func onlyHop(_ trace: String, site: String) throws -> [String: Any] {
+        let c = try json(["chains", trace, "--at", "roots", "--site", site])
+        #expect(int(c["matched"]) == 1 && int(c["reachable"]) == 1, "\(site)")
+        let hops = rows(rows(c, "objects").first, "hops")
+        try #require(hops.count == 1, "\(site): \(hops)")
+        return hops[0]
+    }
+
+    // (7) Roots the stop-the-world finds: a register of a spinning thread, a __thread variable, a
+    // local in a named function's frame on another thread.
+    @Test func registerTLSAndFrameRoots() throws {
+        let (_, trace) = try rootsTrace("graph-roots")
+        let dump = try Toolbox.run(Toolbox.alloctrace, ["dump", trace]).out
+        #expect(dump.contains("heap_snapshot world stopped=yes threads=3 "))   // the two threads and the writer
+        let register = try onlyHop(trace, site: "make_register_block")
+        #expect(str(register["holder_kind"]) == "register")
+        let holder = str(register["holder"])
+        #expect(holder.hasPrefix("r12 of thread ") && holder.hasSuffix(" \"graph-register\""), "\(holder)")
+        #expect(str(register["target"]) == "malloc@make_register_block")
+
+        let tls = try onlyHop(trace, site: "make_tls")
+        #expect(str(tls["holder_kind"]) == "TLS")
+        #expect(str(tls["holder"]) == "TLS of thread 1 \"sample-graph\" (sample-graph: graph_tls)")
+        #expect(str(tls["holder_module"]) == "sample-graph")
+
+        let frame = try onlyHop(trace, site: "hold_in_frame")
+        #expect(str(frame["holder_kind"]) == "stack")
+        let name = str(frame["holder"])
+        #expect(name.hasPrefix("frame #") && name.contains(" hold_in_frame (samples/c/graph/main.c:") && name.hasSuffix(" in thread 4 \"graph-framer\""), "\(name)")
+
+        // everything is freed before the exit
+        #expect(int(try json(["chains", trace, "--site", "make_register_block"])["matched"]) == 0)
+    }
+
+    // (8) Without stopping the world the block only a register holds is leaked, and the trace says
+    // the threads were not stopped.
+    @Test func withoutStopTheWorldTheRegisterBlockLeaks() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["ALLOCTRACE_STOP_THE_WORLD"] = "0"
+        let (_, trace) = try rootsTrace("graph-roots-nostop", environment: environment)
+        let dump = try Toolbox.run(Toolbox.alloctrace, ["dump", trace]).out
+        #expect(dump.contains("heap_snapshot world stopped=no reason=disabled errno=0 threads=0 stop_ns=0\n"))
+        #expect(!dump.contains("heap_snapshot registers "))
+        let c = try json(["chains", trace, "--at", "roots", "--site", "make_register_block"])
+        #expect(int(c["matched"]) == 1 && int(c["unreachable"]) == 1)
+        #expect(rows(c, "objects").first?["leaked"] as? Bool == true)
+        // TLS is still named: the capturing thread's own
+        #expect(str(try onlyHop(trace, site: "make_tls")["holder_kind"]) == "TLS")
+    }
+
+    // (9) Under strace -f ptrace is taken: the capture falls back, the program's output and exit
+    // status are unchanged, and the trace says so.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace")))
+    func underStraceTheCaptureFallsBack() throws {
+        let (_, trace) = try rootsTrace("graph-roots-strace", wrapper: ["/usr/bin/strace", "-f", "-o", "/dev/null"])
+        let worlds = try Toolbox.run(Toolbox.alloctrace, ["dump", trace]).out.split(separator: "\n").filter { $0.hasPrefix("heap_snapshot world ") }
+        #expect(worlds.first == "heap_snapshot world stopped=no reason=ptrace_refused errno=1 threads=0 stop_ns=0")
+        #expect(!(try Toolbox.run(Toolbox.alloctrace, ["dump", trace]).out.contains("heap_snapshot registers ")))
+    }
+
+    // (10) The DOT files are valid Graphviz: dot renders them.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/dot")))
+    func dotRendersTheDrawings() throws {
+        let trace = try swiftTrace("graph-dot-valid")
+        let dir = try Toolbox.scratch("graph-dot-valid")
+        let (_, roots) = try rootsTrace("graph-dot-roots")
+        for (args, file) in [(["chains", trace, "--at", "graph", "--type", "samples.Target"], "chains.dot"),
+                             (["cycles", trace], "cycles.dot"),
+                             (["chains", roots, "--at", "roots", "--site", "make_register_block"], "register.dot")] {
+            let path = dir + "/" + file
+            #expect(try Toolbox.run(Toolbox.alloctrace, args + ["--dot", path]).status == 0)
+            let svg = try Toolbox.run("/usr/bin/dot", ["-Tsvg", path])
+            #expect(svg.status == 0 && svg.stderr.isEmpty, "\(file): \(svg.stderr)")
+            #expect(svg.out.contains("<svg"), "\(file)")
+        }
+    }
 }

@@ -350,6 +350,51 @@ struct DumpPrinter {
             key("bytes_scanned"); decimal(e.bytesScanned)
             key("words"); decimal(e.wordsWritten)
             key("duration_ns"); decimal(e.durationNanoseconds)
+        case let .world(w):
+            text("heap_snapshot world")
+            key("stopped"); text(w.stopped ? "yes" : "no")
+            if !w.stopped { key("reason"); text(w.reasonKey); key("errno"); decimal(w.error) }
+            key("threads"); decimal(w.threadsStopped)
+            key("stop_ns"); decimal(w.stopNanoseconds)
+        case let .registers(r):
+            text("heap_snapshot registers")
+            key("tid"); decimal(UInt64(r.tid))
+            key("thread"); decimal(UInt64(r.threadIndex))
+            key("sp"); hex(r.stackPointer)
+            key("count"); decimal(UInt64(r.values.count))
+            if raw {
+                for i in 0..<r.values.count {
+                    endLine()
+                    text("  register")
+                    key("name"); text(HeapThreadRegisters.registerName(r.numbers[i]))
+                    key("value"); hex(r.values[i])
+                }
+            }
+        case let .tlsLayout(ms):
+            text("heap_snapshot tls_layout")
+            key("count"); decimal(UInt64(ms.count))
+            if raw {
+                for m in ms {
+                    endLine()
+                    text("  tls_module")
+                    key("module"); decimal(m.moduleID)
+                    key("offset"); decimal(m.offset)
+                    key("size"); decimal(m.size)
+                }
+            }
+        case let .frames(f):
+            text("heap_snapshot frames")
+            key("tid"); decimal(UInt64(f.tid))
+            key("thread"); decimal(UInt64(f.threadIndex))
+            key("count"); decimal(UInt64(f.pcs.count))
+            if raw {
+                for i in 0..<f.pcs.count {
+                    endLine()
+                    text("  frame")
+                    key("pc"); hex(f.pcs[i])
+                    key("sp"); hex(f.slots[i])
+                }
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
  * thread slots) and a read that cannot fault. The scan itself is in Swift (HeapCapture.swift). */
 #define _GNU_SOURCE
 #include "recorder_support.h"
+#include "stop_the_world.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -23,11 +24,11 @@ void at_note_own_mapping(void *p, size_t bytes) {
     at_own_hi[i] = (uint64_t)(uintptr_t)p + bytes;
 }
 
-static int at_add_region(at_region *out, int n, int max, uint64_t lo, uint64_t hi, uint32_t kind, uint32_t owner);
+static int at_add_region(at_region *out, int n, int max, uint64_t lo, uint64_t hi, uint32_t kind, uint64_t owner);
 
 /* Adds [lo, hi) without the recorder's own mappings (the kernel merges neighbouring anonymous
  * mappings, so one line of /proc/self/maps may hold ours and the program's). */
-static int at_add_foreign(at_region *out, int n, int max, uint64_t lo, uint64_t hi, uint32_t kind, uint32_t owner) {
+static int at_add_foreign(at_region *out, int n, int max, uint64_t lo, uint64_t hi, uint32_t kind, uint64_t owner) {
     uint32_t count = __atomic_load_n(&at_own_count, __ATOMIC_ACQUIRE);
     if (count > AT_OWN_MAX) count = AT_OWN_MAX;
     for (uint32_t i = 0; i < count; i++) {
@@ -71,7 +72,7 @@ static int at_region_order(const void *a, const void *b) {
 }
 
 /* Adds [lo, hi) minus the parts already listed (module segments and stacks are listed first). */
-static int at_add_region(at_region *out, int n, int max, uint64_t lo, uint64_t hi, uint32_t kind, uint32_t owner) {
+static int at_add_region(at_region *out, int n, int max, uint64_t lo, uint64_t hi, uint32_t kind, uint64_t owner) {
     if (lo >= hi || n >= max) return n;
     for (int i = 0; i < n; i++) {
         if (out[i].end <= lo || out[i].start >= hi) continue;
@@ -153,8 +154,66 @@ static void at_add_anonymous(uint64_t lo, uint64_t hi, const char *perms, const 
     list->n = at_add_foreign(list->out, list->n, list->max, lo, hi, kind, kind == AT_REGION_STACK ? 1 : 0);
 }
 
-int at_collect_regions(at_region *out, int max) {
+int at_collect_regions(at_region *out, int max) { return at_collect_regions_after(out, max, 0); }
+
+int at_tls_regions(at_region *out, int max, const uint64_t *tps, const uint64_t *owners, int n) {
+    uint64_t below = 0;
+    uint32_t modules = __atomic_load_n(&at_g.module_count, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < modules; i++)
+        if (!at_g.modules[i].unload_ticks && at_g.modules[i].tls_offset > below) below = at_g.modules[i].tls_offset;
+    if (!below) return 0;
+    int count = 0;
+    for (int i = 0; i < n && count < max; i++) {
+        if (!tps[i] || tps[i] < below) continue;
+        count = at_add_region(out, count, max, (tps[i] - below) & ~7ull, tps[i], AT_REGION_TLS, owners[i]);
+    }
+    return count;
+}
+
+/* 1 when `v` points right after a call instruction in a module's code (not the recorder's). */
+static int at_return_address(uint64_t v) {
+    at_code_map *map = __atomic_load_n(&at_g.code_map, __ATOMIC_ACQUIRE);
+    if (!map) return 0;
+    uint32_t lo = 0, hi = map->count;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (v < map->ranges[mid].lo) hi = mid; else if (v >= map->ranges[mid].hi) lo = mid + 1; else break;
+    }
+    if (lo >= hi || map->ranges[lo].is_self || v - 8 < map->ranges[lo].lo) return 0;
+    uint8_t c[8];
+    if (at_read_memory(v - 8, c, 8) != 8) return 0;
+    if (c[3] == 0xe8) return 1;                                          /* call rel32 */
+    if (c[6] == 0xff && (c[7] & 0xf8) == 0xd0) return 1;                 /* call *%reg */
+    if (c[5] == 0x41 && c[6] == 0xff && (c[7] & 0xf8) == 0xd0) return 1; /* call *%r8-15 */
+    if (c[5] == 0xff && (c[6] & 0xf8) == 0x50) return 1;                 /* call *disp8(%reg) */
+    if (c[2] == 0xff && (c[3] == 0x15 || (c[3] & 0xf8) == 0x90)) return 1; /* call *disp32(%rip / %reg) */
+    if (c[4] == 0xff && c[5] == 0x54) return 1;                          /* call *disp8(%reg,%reg) */
+    if (c[5] == 0xff && (c[6] & 0xf8) == 0x10) return 1;                 /* call *(%reg) (+ a SIB byte) */
+    return 0;
+}
+
+int at_stack_frames(uint64_t pc, uint64_t sp, uint64_t hi, uint64_t *pcs, uint64_t *slots, int max, uint64_t *scratch) {
+    if (max < 1) return 0;
     int n = 0;
+    pcs[n] = pc;
+    slots[n++] = sp;
+    enum { WORDS = 8192 };
+    for (uint64_t at = sp & ~7ull; at < hi && n < max;) {
+        size_t want = (size_t)(hi - at < WORDS * 8 ? hi - at : WORDS * 8);
+        size_t got = at_read_memory(at, scratch, want) / 8;
+        if (!got) break;
+        for (size_t i = 0; i < got && n < max; i++) {
+            if (!at_return_address(scratch[i])) continue;
+            pcs[n] = scratch[i];
+            slots[n++] = at + i * 8;
+        }
+        at += got * 8;
+    }
+    return n;
+}
+
+int at_collect_regions_after(at_region *out, int max, int first) {
+    int n = first;
     /* modules' writable segments (.data, .bss): globals */
     uint32_t modules = __atomic_load_n(&at_g.module_count, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < modules; i++) {
@@ -178,6 +237,24 @@ int at_collect_regions(at_region *out, int max) {
     n = list.n;
     qsort(out, (size_t)n, sizeof(at_region), at_region_order);
     return n;
+}
+
+void at_label_thread_stacks(at_region *regions, int count, at_stw *w) {
+    for (uint32_t i = 0; i < w->count; i++) {
+        at_stw_thread *t = &w->threads[i];
+        if (!t->stopped || t->gone || !t->has_regs) continue;
+        uint64_t sp = t->regs[AT_REG_RSP];
+        for (int k = 0; k < count; k++) {
+            if (sp < regions[k].start || sp >= regions[k].end) continue;
+            /* a thread that never allocated has no slot and so no known stack: the mapping its
+             * stack pointer is in is its stack */
+            if (regions[k].kind == AT_REGION_ANON) {
+                regions[k].kind = AT_REGION_STACK;
+                regions[k].owner = AT_OWNER_TID | (uint32_t)t->tid;
+            }
+            break;
+        }
+    }
 }
 
 __attribute__((noinline)) void at_run_spilled(void (*body)(void *), void *context) {

@@ -35,6 +35,26 @@ typedef struct { uint64_t ticks; int changed; int seen; } at_scan;
 static int at_module_keeps_frame_pointers(struct dl_phdr_info *info);
 static void at_publish_code_map(void);
 
+/* x86-64 static TLS (variant II): every thread's block of this module lies at the same distance
+ * below its thread pointer; taken from this thread's block (heap-graph TLS roots). */
+static void at_note_tls(at_module *m, struct dl_phdr_info *info) {
+    m->tls_offset = m->tls_size = 0;
+#if defined(__x86_64__)
+    if (!info->dlpi_tls_data) return;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type != PT_TLS) continue;
+        uint64_t tp;
+        __asm__("mov %%fs:0, %0" : "=r"(tp));
+        uint64_t block = (uint64_t)(uintptr_t)info->dlpi_tls_data;
+        /* dynamic TLS (a module dlopen'd later) lies elsewhere: only blocks below tp are static */
+        if (block < tp && tp - block <= (1u << 20)) {
+            m->tls_offset = tp - block;
+            m->tls_size = info->dlpi_phdr[i].p_memsz;
+        }
+    }
+#endif
+}
+
 static at_module *at_find_module(uint64_t base, const char *path) {
     for (uint32_t i = 0; i < at_g.module_count; i++) {
         at_module *m = &at_g.modules[i];
@@ -97,6 +117,7 @@ static int at_scan_one(struct dl_phdr_info *info, size_t size, void *arg) {
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME)
             m->eh_frame_hdr = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    at_note_tls(m, info);
     __atomic_store_n(&at_g.module_count, at_g.module_count + 1, __ATOMIC_RELEASE);
     scan->changed = 1;
     return 0;

@@ -24,6 +24,8 @@ enum Config {
             else if equals(v, "marks") { G.pointee.heap_graph = 1 }
             else if equals(v, "exit") { G.pointee.heap_graph = 2 }
         }
+        // ALLOCTRACE_STOP_THE_WORLD=0: captures do not stop the other threads (bit 2)
+        if let v = env("ALLOCTRACE_STOP_THE_WORLD"), equals(v, "0") || equals(v, "off") { G.pointee.heap_graph |= 4 }
         let out = env("ALLOCTRACE_OUTPUT")
         let dst = G.pointee.output_path!
         if let out, out.pointee != 0 {

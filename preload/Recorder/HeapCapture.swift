@@ -7,8 +7,10 @@ import TraceFormat
 ///
 /// While it scans, the capturing thread holds the writer lock and every thread's slot lock: no
 /// allocation is recorded and no block is freed (a free runs under its slot lock), so nothing it
-/// reads is released under it. Threads that do not allocate keep running; memory is read with
-/// process_vm_readv, so a mapping another thread removes meanwhile reads as nothing, not a fault.
+/// reads is released under it. Every other thread is stopped (stop_the_world.c) so that its
+/// registers are roots and its stack is read from its stack pointer; when that fails, threads
+/// that do not allocate keep running. Memory is read with process_vm_readv, so a mapping another
+/// thread removes meanwhile reads as nothing, not a fault.
 enum HeapCapture {
     static let maxRegions = 1 << 16
     static let readBytes = 1 << 20
@@ -53,12 +55,21 @@ enum HeapCapture {
         begin.byte(trigger.rawValue)
         begin.varint(me)
         Writer.emit(.heapSnapshot, begin)
-        let count = Int(at_collect_regions(regions, Int32(maxRegions)))
+        // after the writer's round: a stopped writer thread must not hold a lock the round needs
+        var world: UnsafeMutablePointer<at_stw>? = nil
+        let stopped = G.pointee.heap_graph & 4 == 0 && at_stw_stop(&world) != 0
+        let tls = tlsRegions(me: me, world: stopped ? world : nil)
+        let count = Int(at_collect_regions_after(regions, Int32(maxRegions), Int32(tls)))
+        if stopped, let w = world { at_label_thread_stacks(regions, Int32(count), w) }
         writeRegions(count)
-        var context = ScanContext(count: count, me: me, scanned: 0, written: 0)
+        writeWorld(world, stopped: stopped)
+        writeTLSLayout()
+        writeFrames(me: me, world: stopped ? world : nil, count: count)
+        var context = ScanContext(count: count, me: me, scanned: 0, written: 0, world: stopped ? world : nil)
         withUnsafeMutablePointer(to: &context) { ctx in
             at_run_spilled({ raw in HeapCapture.scanAll(raw!.assumingMemoryBound(to: HeapCapture.ScanContext.self)) }, ctx)
         }
+        if stopped { at_stw_resume(world) }
         var end = Writer.builder()
         end.byte(3)
         end.varint(id)
@@ -74,6 +85,198 @@ enum HeapCapture {
         var me: UInt64
         var scanned: UInt64
         var written: UInt64
+        /// The stopped threads, when the world was stopped.
+        var world: UnsafeMutablePointer<at_stw>?
+    }
+
+    /// Static TLS areas of the capturing thread and of the stopped ones, listed before the other
+    /// regions (which then leave them out). Uses `targets` as scratch: it is filled later.
+    static func tlsRegions(me: UInt64, world: UnsafeMutablePointer<at_stw>?) -> Int {
+        let tps = targets!, owners = targets! + maxRegions
+        var n = 0
+        tps[n] = at_thread_pointer()
+        owners[n] = me != 0 ? me : ownerOf(tid: Int32(at_gettid()))
+        n += 1
+        if let w = world {
+            for i in 0..<w.pointee.count where n < maxRegions {
+                let t = at_stw_thread_at(w, i)!
+                guard t.pointee.stopped != 0 && t.pointee.gone == 0 && t.pointee.has_regs != 0 else { continue }
+                tps[n] = at_stw_reg(t, Int32(AT_REG_FS_BASE))
+                owners[n] = ownerOf(tid: t.pointee.tid)
+                n += 1
+            }
+        }
+        return Int(at_tls_regions(regions, Int32(maxRegions), tps, owners, Int32(n)))
+    }
+
+    /// A region owner for a thread: its index, or AT_OWNER_TID + tid when it has no slot.
+    static func ownerOf(tid: Int32) -> UInt64 {
+        let index = threadIndex(tid: tid)
+        return index != 0 ? index : AT_OWNER_TID | UInt64(UInt32(bitPattern: tid))
+    }
+
+    /// Part 8: each loaded module's static TLS block, as a distance below the thread pointer.
+    static func writeTLSLayout() {
+        var r = Writer.builder()
+        r.byte(8)
+        let countAt = r.p
+        r.p += 5
+        var n: UInt64 = 0
+        let modules = at_load32(&G.pointee.module_count)
+        var i: UInt32 = 0
+        while i < modules && r.room > 64 {
+            let m = at_module_at(i)!
+            if m.pointee.unload_ticks == 0 && m.pointee.tls_offset != 0 {
+                r.varint(UInt64(m.pointee.id))
+                r.varint(m.pointee.tls_offset)
+                r.varint(m.pointee.tls_size)
+                n += 1
+            }
+            i += 1
+        }
+        patch(countAt, n)
+        Writer.emit(.heapSnapshot, r)
+    }
+
+    /// Part 7, per thread whose stack pointer is known: its frames by the return addresses on its
+    /// stack. The capturing thread's start above the recorder's own frames.
+    static func writeFrames(me: UInt64, world: UnsafeMutablePointer<at_stw>?, count: Int) {
+        let sp = at_stack_pointer()
+        writeFrames(tid: Int32(at_gettid()), index: me, pc: 0, sp: sp, count: count)
+        guard let w = world else { return }
+        for i in 0..<w.pointee.count {
+            let t = at_stw_thread_at(w, i)!
+            guard t.pointee.stopped != 0 && t.pointee.gone == 0 && t.pointee.has_regs != 0 else { continue }
+            writeFrames(tid: t.pointee.tid, index: threadIndex(tid: t.pointee.tid), pc: at_stw_reg(t, Int32(AT_REG_RIP)),
+                        sp: at_stw_reg(t, Int32(AT_REG_RSP)), count: count)
+        }
+    }
+
+    static func writeFrames(tid: Int32, index: UInt64, pc: UInt64, sp: UInt64, count: Int) {
+        var hi: UInt64 = 0
+        for k in 0..<count where regions[k].start <= sp && sp < regions[k].end { hi = regions[k].end }
+        guard hi != 0 else { return }
+        // the read buffer's upper half holds the frames, its lower half the stack words read
+        let maxFrames = 1024
+        let pcs = buffer + readBytes / 8 / 2, slots = pcs + maxFrames
+        var n = Int(at_stack_frames(pc, sp, hi, pcs, slots, Int32(maxFrames), buffer))
+        var first = 0
+        if pc == 0 { first = 1; n = max(n, 1) }   // the capturer: no interrupted instruction
+        var r = Writer.builder()
+        r.byte(7)
+        r.varint(UInt64(UInt32(bitPattern: tid)))
+        r.varint(index)
+        r.byte(pc == 0 ? 1 : 0)
+        let countAt = r.p
+        r.p += 5
+        var k = first
+        while k < n && r.room > 32 {
+            r.varint(pcs[k])
+            r.varint(slots[k])
+            k += 1
+        }
+        patch(countAt, UInt64(k - first))
+        Writer.emit(.heapSnapshot, r)
+    }
+
+    /// Part 5: whether the other threads were stopped, why not, and how long stopping took.
+    static func writeWorld(_ world: UnsafeMutablePointer<at_stw>?, stopped: Bool) {
+        var r = Writer.builder()
+        r.byte(5)
+        var reason = UInt8(AT_STW_UNSUPPORTED)
+        var threads: UInt64 = 0
+        if G.pointee.heap_graph & 4 != 0 { reason = UInt8(AT_STW_DISABLED) }
+        else if let w = world { reason = stopped ? 0 : UInt8(truncatingIfNeeded: w.pointee.reason) }
+        if stopped, let w = world {
+            for i in 0..<w.pointee.count {
+                let t = at_stw_thread_at(w, i)!
+                if t.pointee.stopped != 0 && t.pointee.gone == 0 { threads += 1 }
+            }
+        }
+        r.byte(reason)
+        r.varint(UInt64(UInt32(bitPattern: world?.pointee.error ?? 0)))
+        r.varint(threads)
+        r.varint(stopped ? world!.pointee.stop_ns : 0)
+        Writer.emit(.heapSnapshot, r)
+    }
+
+    /// user_regs_struct's index of DWARF x86-64 register `number` (0-16).
+    static func userIndex(_ number: Int) -> Int32 {
+        switch number {
+        case 0: return Int32(AT_REG_RAX)
+        case 1: return Int32(AT_REG_RDX)
+        case 2: return Int32(AT_REG_RCX)
+        case 3: return Int32(AT_REG_RBX)
+        case 4: return Int32(AT_REG_RSI)
+        case 5: return Int32(AT_REG_RDI)
+        case 6: return Int32(AT_REG_RBP)
+        case 7: return Int32(AT_REG_RSP)
+        case 8: return Int32(AT_REG_R8)
+        case 9: return Int32(AT_REG_R9)
+        case 10: return Int32(AT_REG_R10)
+        case 11: return Int32(AT_REG_R11)
+        case 12: return Int32(AT_REG_R12)
+        case 13: return Int32(AT_REG_R13)
+        case 14: return Int32(AT_REG_R14)
+        case 15: return Int32(AT_REG_R15)
+        default: return Int32(AT_REG_RIP)
+        }
+    }
+
+    /// The thread index of the slot a thread registered with; 0 when it has none.
+    static func threadIndex(tid: Int32) -> UInt64 {
+        guard let slots = G.pointee.slots else { return 0 }
+        let high = Int(at_load32(&G.pointee.slot_high))
+        for i in 0..<high where slots[i].state == UInt32(AT_SLOT_ACTIVE) && slots[i].tid == tid {
+            return UInt64(slots[i].thread_index)
+        }
+        return 0
+    }
+
+    /// Part 6, one per stopped thread: its stack pointer and the registers that point where blocks
+    /// can lie (general registers by DWARF number, xmm i's halves as 17 + i and 64 + i).
+    static func writeRegisters(_ w: UnsafeMutablePointer<at_stw>, _ nTargets: Int) {
+        let lowest = targets[0], highest = targets[(nTargets - 1) * 2 + 1]
+        for i in 0..<w.pointee.count {
+            let t = at_stw_thread_at(w, i)!
+            guard t.pointee.stopped != 0 && t.pointee.gone == 0 && t.pointee.has_regs != 0 else { continue }
+            var r = Writer.builder()
+            r.byte(6)
+            r.varint(UInt64(UInt32(bitPattern: t.pointee.tid)))
+            r.varint(threadIndex(tid: t.pointee.tid))
+            r.varint(at_stw_reg(t, Int32(AT_REG_RSP)))
+            let countAt = r.p
+            r.p += 5
+            var n: UInt64 = 0
+            var previous: UInt64 = 0
+            let numbers = t.pointee.has_xmm != 0 ? 80 : 17
+            for number in 0..<numbers {
+                let v: UInt64
+                if number < 17 { v = at_stw_reg(t, userIndex(number)) }
+                else if number < 33 { v = at_stw_xmm(t, Int32(2 * (number - 17))) }
+                else if number >= 64 && number < 80 { v = at_stw_xmm(t, Int32(2 * (number - 64) + 1)) }
+                else { continue }
+                guard v >= lowest && v < highest && inRanges(v, targets, nTargets) else { continue }
+                r.byte(UInt8(number))
+                r.p = AddressDelta.write(v, against: previous, to: r.p)
+                previous = v
+                n += 1
+            }
+            patch(countAt, n)
+            Writer.emit(.heapSnapshot, r)
+        }
+    }
+
+    /// Where a stack region's live part starts: at the stack pointer of the stopped thread it
+    /// belongs to, less the 128-byte red zone a leaf function may use below it.
+    static func liveStart(_ region: at_region, _ w: UnsafeMutablePointer<at_stw>) -> UInt64 {
+        for i in 0..<w.pointee.count {
+            let t = at_stw_thread_at(w, i)!
+            guard t.pointee.stopped != 0 && t.pointee.gone == 0 && t.pointee.has_regs != 0 else { continue }
+            let sp = at_stw_reg(t, Int32(AT_REG_RSP))
+            if sp >= region.start && sp < region.end { return max(region.start, (sp &- 128) & ~7) }
+        }
+        return region.start
     }
 
     /// Takes every slot lock, and again for slots registered meanwhile. Returns how many are held.
@@ -199,11 +402,14 @@ enum HeapCapture {
         guard nTargets > 0 else { return }
         let lowest = targets[0], highest = targets[(nTargets - 1) * 2 + 1]
         let sp = at_stack_pointer()
+        let world = ctx.pointee.world
+        if let w = world { writeRegisters(w, nTargets) }
         for ri in 0..<count {
             let region = regions[ri]
             var address = region.start
             // the capturing thread's own stack: only the live part, from here up
             if region.kind == UInt32(AT_REGION_STACK) && sp >= region.start && sp < region.end { address = sp & ~7 }
+            else if region.kind == UInt32(AT_REGION_STACK), let w = world { address = liveStart(region, w) }
             let blocksHere = region.kind == UInt32(AT_REGION_ANON) || region.kind == UInt32(AT_REGION_HEAP)
             var heapWords = WordWriter(part: 2, scratch: Writer.scratch, region: ri, start: region.start)
             var dataWords = WordWriter(part: 4, scratch: dataScratch, region: ri, start: region.start)

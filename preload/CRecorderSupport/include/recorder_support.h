@@ -101,6 +101,8 @@ typedef struct at_module {
     uint32_t is_self;          /* the recorder itself */
     const void *eh_frame_hdr;
     char path[AT_PATH_MAX];
+    uint64_t tls_offset;       /* its static TLS block starts this far below a thread pointer (0: none) */
+    uint64_t tls_size;
 } at_module;
 
 /* Executable ranges of the loaded modules, sorted, for the frame-pointer walk. Rebuilt into a
@@ -278,15 +280,36 @@ void at_register_thread_exit(void);
 int at_is_thread_main(void);
 
 /* ---- heap-graph capture (docs/FORMAT.md, heap_snapshot) ---------------------------------------- */
-enum { AT_REGION_MODULE = 0, AT_REGION_STACK = 1, AT_REGION_ANON = 2, AT_REGION_HEAP = 3 };
+enum { AT_REGION_MODULE = 0, AT_REGION_STACK = 1, AT_REGION_ANON = 2, AT_REGION_HEAP = 3, AT_REGION_TLS = 4 };
 typedef struct at_region {
     uint64_t start, end;
     uint32_t kind;             /* AT_REGION_*: module data, a thread's stack, other anonymous, the brk heap */
-    uint32_t owner;            /* module id, or thread index */
+    uint64_t owner;            /* module id, or thread index (AT_OWNER_TID | tid: a thread without a slot) */
 } at_region;
+#define AT_OWNER_TID (1ull << 32)
 /* Writable memory worth scanning, sorted: modules' writable segments, thread stacks, anonymous
  * memory; without the recorder's own mappings. Returns the count (at most `max`). Allocates nothing. */
 int at_collect_regions(at_region *out, int max);
+/* Takes the anonymous mapping each stopped thread's stack pointer lies in for its stack (threads
+ * without a slot). `w` is a struct at_stw (stop_the_world.h). */
+struct at_stw;
+void at_label_thread_stacks(at_region *regions, int count, struct at_stw *w);
+/* Static TLS areas [tp - largest module offset, tp) of the given thread pointers, as regions of kind
+ * AT_REGION_TLS to list before the others; returns how many were written to `out`. */
+int at_tls_regions(at_region *out, int max, const uint64_t *tps, const uint64_t *owners, int n);
+/* Regions listed first (TLS), then the rest as at_collect_regions does. */
+int at_collect_regions_after(at_region *out, int max, int first);
+/* The frames of a stack from (pc, sp) up to `hi`, by the return addresses found on it (a word
+ * pointing right after a call instruction in a module's code): pcs[0] = pc, slots[0] = sp, then
+ * each return address and where it lies. `scratch` takes 64 KiB. Returns the count. */
+int at_stack_frames(uint64_t pc, uint64_t sp, uint64_t hi, uint64_t *pcs, uint64_t *slots, int max, uint64_t *scratch);
+static inline uint64_t at_thread_pointer(void) {
+    uint64_t tp = 0;
+#if defined(__x86_64__)
+    __asm__("mov %%fs:0, %0" : "=r"(tp));
+#endif
+    return tp;
+}
 /* Copies memory that another thread may unmap meanwhile: 0 bytes instead of a crash. */
 size_t at_read_memory(uint64_t address, void *buffer, size_t length);
 /* Records the calling thread's stack mapping in its slot (registration; may allocate). */

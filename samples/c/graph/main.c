@@ -2,6 +2,7 @@
  *
  * Usage: sample-graph              the two-hop chain and the overwritten pointer (below)
  *        sample-graph threads [R]  R marks (default 20, 1..1000) while threads allocate
+ *        sample-graph roots        blocks held only by a register, TLS, a frame of another thread
  *
  * Default mode, all on the main thread:
  *   graph_root (a static global) = A = make_a(): malloc(32), A->next (offset 8) = B = make_b():
@@ -31,6 +32,18 @@
  * graph_ring (a worker caught between malloc's return and the store into the table holds its new
  * block only in a register: at most one block per worker may show as unreachable).
  *   stdout: graph threads: rounds=R workers=4 held=96
+ *
+ * Roots mode: the main thread sets the __thread variable graph_tls = malloc(40) (site make_tls).
+ * Thread "graph-register" mallocs 112 bytes (site make_register_block) and passes the pointer to
+ * spin_holding (assembly), which keeps it only in r12 while it spins: it zeroes the 16 KiB below
+ * its stack pointer and clears the caller-saved and xmm registers first. Thread "graph-framer"
+ * mallocs 56 bytes in hold_in_frame (site hold_in_frame), keeps the pointer in a volatile local
+ * and waits on a condition variable. The main thread scrubs its stack and marks "roots"; then
+ * the threads are let go, everything is freed, exit 0. At the mark: the 112-byte block is held by
+ * `r12 of thread N "graph-register"` (with ALLOCTRACE_STOP_THE_WORLD=0 it is leaked), the 40-byte
+ * one by `TLS of thread 1 "sample-graph" (sample-graph: graph_tls)`, the 56-byte one by a frame of
+ * hold_in_frame in thread "graph-framer".
+ *   stdout: graph roots: tls=40 register=112 frame=56
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -182,13 +195,93 @@ static int run_threads(long rounds) {
     return 0;
 }
 
+/* ---- roots: a register, TLS, a frame of another thread ------------------------------------ */
+
+static __thread void *graph_tls;
+static volatile int spin_stop, register_ready, framer_ready, framer_done;
+
+NOINLINE static void make_tls(void) { graph_tls = malloc(40); memset(graph_tls, 0, 40); }
+
+NOINLINE static void *make_register_block(void) {
+    void *p = malloc(112);
+    memset(p, 0, 112);
+    return p;
+}
+
+/* spin_holding(p): keeps p only in r12 while it spins (no copy on any stack: the 16 KiB below the
+ * stack pointer, where the frames that made it were, are zeroed; the caller-saved registers and
+ * xmm0-15 are cleared), says so in register_ready, and returns p once spin_stop is set. */
+void *spin_holding(void *p);
+__asm__(".text\n.globl spin_holding\n.type spin_holding,@function\nspin_holding:\n"
+        "  push %r12\n  mov %rdi, %r12\n"
+        "  lea -16384(%rsp), %rdi\n  xor %eax, %eax\n  mov $2048, %ecx\n  rep stosq\n"
+        "  xor %edi, %edi\n  xor %esi, %esi\n  xor %edx, %edx\n  xor %ecx, %ecx\n  xor %r8d, %r8d\n"
+        "  xor %r9d, %r9d\n  xor %r10d, %r10d\n  xor %r11d, %r11d\n"
+        "  pxor %xmm0, %xmm0\n  pxor %xmm1, %xmm1\n  pxor %xmm2, %xmm2\n  pxor %xmm3, %xmm3\n"
+        "  pxor %xmm4, %xmm4\n  pxor %xmm5, %xmm5\n  pxor %xmm6, %xmm6\n  pxor %xmm7, %xmm7\n"
+        "  pxor %xmm8, %xmm8\n  pxor %xmm9, %xmm9\n  pxor %xmm10, %xmm10\n  pxor %xmm11, %xmm11\n"
+        "  pxor %xmm12, %xmm12\n  pxor %xmm13, %xmm13\n  pxor %xmm14, %xmm14\n  pxor %xmm15, %xmm15\n"
+        "  movl $1, register_ready(%rip)\n"
+        "1: pause\n  cmpl $0, spin_stop(%rip)\n  je 1b\n"
+        "  mov %r12, %rax\n  pop %r12\n  ret\n.size spin_holding, .-spin_holding\n");
+
+static void *register_thread(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "graph-register");
+    free(spin_holding(make_register_block()));
+    return NULL;
+}
+
+NOINLINE static void hold_in_frame(void) {
+    void *volatile held = malloc(56);
+    memset(held, 0, 56);
+    pthread_mutex_lock(&lock);
+    framer_ready = 1;
+    pthread_cond_broadcast(&changed);
+    while (!framer_done) pthread_cond_wait(&changed, &lock);
+    pthread_mutex_unlock(&lock);
+    free(held);
+}
+
+static void *framer_thread(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "graph-framer");
+    hold_in_frame();
+    return NULL;
+}
+
+static int run_roots(void) {
+    pthread_t r, f;
+    make_tls();
+    if (pthread_create(&r, NULL, register_thread, NULL) != 0) return 1;
+    if (pthread_create(&f, NULL, framer_thread, NULL) != 0) return 1;
+    pthread_mutex_lock(&lock);
+    while (!framer_ready) pthread_cond_wait(&changed, &lock);
+    pthread_mutex_unlock(&lock);
+    while (!__atomic_load_n(&register_ready, __ATOMIC_ACQUIRE)) usleep(1000);
+    scrub_stack();
+    ALLOCTRACE_MARK("roots");
+    __atomic_store_n(&spin_stop, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&lock);
+    framer_done = 1;
+    pthread_cond_broadcast(&changed);
+    pthread_mutex_unlock(&lock);
+    pthread_join(r, NULL);
+    pthread_join(f, NULL);
+    free(graph_tls);
+    graph_tls = NULL;
+    say("graph roots: tls=40 register=112 frame=56\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 1) return run_default();
+    if (strcmp(argv[1], "roots") == 0) return run_roots();
     if (strcmp(argv[1], "threads") == 0) {
         long rounds = argc > 2 ? strtol(argv[2], NULL, 10) : 20;
         if (rounds < 1 || rounds > 1000) { say("usage: sample-graph [threads [R]]\n"); return 2; }
         return run_threads(rounds);
     }
-    say("usage: sample-graph [threads [R]]\n");
+    say("usage: sample-graph [threads [R] | roots]\n");
     return 2;
 }
