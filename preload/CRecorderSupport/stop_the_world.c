@@ -95,19 +95,26 @@ static uint64_t parse_uint(const char *s, int *ok) {
     return v;
 }
 
-/* 1 when the thread is a zombie or dead: it will never stop, and has nothing to scan. */
-static int thread_is_dead(int pid, int tid) {
+/* Reads /proc/PID/task/TID/NAME (NAME with its leading slash) into buf, NUL-terminated, with raw
+ * syscalls only; the byte count, or <= 0. */
+static long read_task_file(int pid, int tid, const char *name, char *buf, long size) {
     char path[64], *p = path;
     memcpy(p, "/proc/", 6); p = put_uint(p + 6, (uint64_t)pid);
     memcpy(p, "/task/", 6); p = put_uint(p + 6, (uint64_t)tid);
-    memcpy(p, "/stat", 6);
+    while ((*p++ = *name++)) {}
     long fd = rsys(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
-    if (fd < 0) return 1;
-    char buf[512];
-    long n = rsys(SYS_read, fd, (long)buf, sizeof buf - 1, 0, 0);
+    if (fd < 0) return fd;
+    long n = rsys(SYS_read, fd, (long)buf, size - 1, 0, 0);
     rsys(SYS_close, fd, 0, 0, 0, 0);
+    if (n > 0) buf[n] = 0;
+    return n;
+}
+
+/* 1 when the thread is a zombie or dead: it will never stop, and has nothing to scan. */
+static int thread_is_dead(int pid, int tid) {
+    char buf[512];
+    long n = read_task_file(pid, tid, "/stat", buf, sizeof buf);
     if (n <= 0) return 1;
-    buf[n] = 0;
     char *close_paren = NULL;
     for (long i = 0; i < n; i++) if (buf[i] == ')') close_paren = buf + i;
     return !close_paren || close_paren[2] == 'Z' || close_paren[2] == 'X';
@@ -220,17 +227,9 @@ static uint64_t parse_hex(const char *p) {
 /* 1 when a signal is pending for the thread and not blocked: a handler is about to run, so an EINTR
  * it sees is the program's own. */
 static int signal_coming(int pid, int tid) {
-    char path[64], *p = path;
-    memcpy(p, "/proc/", 6); p = put_uint(p + 6, (uint64_t)pid);
-    memcpy(p, "/task/", 6); p = put_uint(p + 6, (uint64_t)tid);
-    memcpy(p, "/status", 8);
-    long fd = rsys(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
-    if (fd < 0) return 1;
     char buf[4096];
-    long n = rsys(SYS_read, fd, (long)buf, sizeof buf - 1, 0, 0);
-    rsys(SYS_close, fd, 0, 0, 0, 0);
+    long n = read_task_file(pid, tid, "/status", buf, sizeof buf);
     if (n <= 0) return 1;
-    buf[n] = 0;
     uint64_t pending = 0, blocked = 0;
     for (char *line = buf; *line;) {
         if (!strncmp(line, "SigPnd:", 7) || !strncmp(line, "ShdPnd:", 7)) {
