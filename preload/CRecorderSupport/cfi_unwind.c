@@ -31,8 +31,9 @@ enum { AT_RULE_PENDING = 0, AT_RULE_OK = 1, AT_RULE_NO = 2, AT_RULE_END = 3 };
 #define AT_RULE_GUESS (AT_RULE_OK | AT_RULE_CFA_RBP | AT_RULE_RBP_SAVED | ((uint32_t)(uint8_t)(int8_t)-2 << 4) | (16u << 12))
 
 #define AT_RULE_SLOTS (1u << 16)
-static uint64_t at_rule_keys[AT_RULE_SLOTS];
-static uint64_t at_rule_values[AT_RULE_SLOTS];
+/* key and rule side by side: one cache line per lookup */
+typedef struct { uint64_t key, value; } at_rule_entry;
+static at_rule_entry at_rules[AT_RULE_SLOTS] __attribute__((aligned(64)));
 
 /* ---- bounded reads of call-frame information ------------------------------------------------- */
 typedef struct { const uint8_t *p, *end; int bad; } at_cursor;
@@ -313,13 +314,13 @@ static uint32_t at_rule_slow(uint64_t ret, uint32_t tag, const at_code_map *map,
     uint64_t word = ((uint64_t)tag << 32) | rule;
     for (uint32_t i = 0; i < 16; i++) {
         uint32_t slot = (slot_hint + i) & (AT_RULE_SLOTS - 1);
-        uint64_t k = __atomic_load_n(&at_rule_keys[slot], __ATOMIC_ACQUIRE);
+        uint64_t k = __atomic_load_n(&at_rules[slot].key, __ATOMIC_ACQUIRE);
         if (k == 0) {
             uint64_t expected = 0;
-            if (!__atomic_compare_exchange_n(&at_rule_keys[slot], &expected, ret, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) k = expected;
+            if (!__atomic_compare_exchange_n(&at_rules[slot].key, &expected, ret, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) k = expected;
             else k = ret;
         }
-        if (k == ret) { __atomic_store_n(&at_rule_values[slot], word, __ATOMIC_RELEASE); break; }
+        if (k == ret) { __atomic_store_n(&at_rules[slot].value, word, __ATOMIC_RELEASE); break; }
     }
     return rule;
 }
@@ -333,9 +334,9 @@ static inline uint32_t at_rule(uint64_t ret, const at_code_map *map) {
     uint32_t h = at_rule_hash(ret), tag = at_rule_tag(ret, map->generation);
     for (uint32_t i = 0; i < 16; i++) {
         uint32_t slot = (h + i) & (AT_RULE_SLOTS - 1);
-        uint64_t k = __atomic_load_n(&at_rule_keys[slot], __ATOMIC_ACQUIRE);
+        uint64_t k = __atomic_load_n(&at_rules[slot].key, __ATOMIC_ACQUIRE);
         if (k == ret) {
-            uint64_t v = __atomic_load_n(&at_rule_values[slot], __ATOMIC_ACQUIRE);
+            uint64_t v = __atomic_load_n(&at_rules[slot].value, __ATOMIC_ACQUIRE);
             if ((uint32_t)(v >> 32) == tag && (uint32_t)v != AT_RULE_PENDING) return (uint32_t)v;
             break;
         }
@@ -344,8 +345,23 @@ static inline uint32_t at_rule(uint64_t ret, const at_code_map *map) {
     return at_rule_slow(ret, tag, map, h);
 }
 
-/* ---- the walk ------------------------------------------------------------------------------------ */
+/* ---- the walk ------------------------------------------------------------------------------------
+ * A thread's successive stacks mostly share their outer part. The last complete stack of each
+ * thread is kept (outermost frame first, so a shared outer part keeps its place): when the walk
+ * meets one of its frames in the same state (rsp, rbp, return address), the rest is that stack
+ * again, provided each caller's return address and saved rbp are still in their stack slots. That
+ * check is one or two independent loads per frame instead of a dependent rule lookup. */
 #define AT_MAX_FRAME_BYTES (8u << 20)
+#define AT_LAST_FRAMES 96
+
+typedef struct {
+    uint32_t n;                /* frames held; 0: nothing to reuse */
+    uint32_t generation;       /* the code map's when they were recorded */
+    uint64_t sp[AT_LAST_FRAMES], rbp[AT_LAST_FRAMES], ra[AT_LAST_FRAMES];
+    uint64_t rbp_at[AT_LAST_FRAMES];  /* where the caller's rbp is read; 0: the caller's rbp is this one */
+} at_last_stack;
+
+static __thread at_last_stack at_last __attribute__((tls_model("initial-exec")));
 
 __attribute__((noinline))
 int at_capture_cfi(void **frames, int max, uint64_t *declined) {
@@ -362,13 +378,57 @@ int at_capture_cfi(void **frames, int max, uint64_t *declined) {
     uint64_t ra = ((const uint64_t *)(uintptr_t)fp)[1];
     uint64_t sp = fp + 16;
     uint64_t rbp = ((const uint64_t *)(uintptr_t)fp)[0];
-    int n = 0;
+
+    at_last_stack *last = &at_last;
+    int32_t j = last->generation == map->generation ? (int32_t)last->n - 1 : -1;
+    /* this walk's frames before it joined the last stack (or all of them), for the next capture */
+    uint64_t new_sp[AT_LAST_FRAMES], new_rbp[AT_LAST_FRAMES], new_at[AT_LAST_FRAMES];
+    int n = 0, ended = 0;
     while (n < max && ra) {
+        while (j >= 0 && last->sp[j] < sp) j--;
+        if (j >= 0 && last->sp[j] == sp && last->ra[j] == ra && last->rbp[j] == rbp) {
+            /* replay the last stack from frame j outwards, checking each link */
+            int top = n;
+            int32_t e = j;
+            for (;;) {
+                if (n >= max) return n;  /* truncated: the last stack stays as it is */
+                frames[n++] = (void *)(uintptr_t)last->ra[e];
+                if (e == 0) break;
+                uint64_t csp = last->sp[e - 1];
+                uint64_t at = last->rbp_at[e];
+                if (((const uint64_t *)(uintptr_t)csp)[-1] != last->ra[e - 1] ||
+                    (at && *(const uint64_t *)(uintptr_t)at != last->rbp[e - 1])) break;
+                e--;
+            }
+            if (e == 0) {
+                /* joined to the end: put this walk's own frames above the shared part */
+                if (j + top + 1 > AT_LAST_FRAMES) { last->n = 0; return n; }
+                for (int t = 0; t < top; t++) {
+                    int32_t k = j + top - t;
+                    last->sp[k] = new_sp[t]; last->rbp[k] = new_rbp[t];
+                    last->ra[k] = (uint64_t)(uintptr_t)frames[t]; last->rbp_at[k] = new_at[t];
+                }
+                last->n = (uint32_t)(j + top + 1);
+                return n;
+            }
+            /* a link changed below frame e: keep what was checked, walk on from e's caller */
+            for (int32_t k = j; k >= e; k--) {
+                int t = top + (j - k);
+                if (t < AT_LAST_FRAMES) { new_sp[t] = last->sp[k]; new_rbp[t] = last->rbp[k]; new_at[t] = last->rbp_at[k]; }
+            }
+            sp = last->sp[e - 1];
+            ra = ((const uint64_t *)(uintptr_t)sp)[-1];
+            if (last->rbp_at[e]) rbp = *(const uint64_t *)(uintptr_t)last->rbp_at[e];
+            else rbp = last->rbp[e];
+            j = e - 1;
+            continue;
+        }
         uint32_t rule = at_rule(ra, map);
         uint32_t kind = rule & 3;
         if (kind != AT_RULE_OK && kind != AT_RULE_END) goto decline;
+        if (n < AT_LAST_FRAMES) { new_sp[n] = sp; new_rbp[n] = rbp; new_at[n] = 0; }
         frames[n++] = (void *)(uintptr_t)ra;
-        if (kind == AT_RULE_END) break;
+        if (kind == AT_RULE_END) { ended = 1; break; }
         uint64_t cfa = ((rule & AT_RULE_CFA_RBP) ? rbp : sp) + (rule >> 12);
         /* the return address and the saved rbp lie in [sp, cfa): both ends checked */
         if ((cfa & 7) || cfa < sp + 8 || cfa > stack_hi || cfa - sp > AT_MAX_FRAME_BYTES) goto decline;
@@ -377,12 +437,26 @@ int at_capture_cfi(void **frames, int max, uint64_t *declined) {
             uint64_t at = cfa + (uint64_t)(int64_t)(int8_t)(uint8_t)(rule >> 4) * 8;
             if (at < sp) goto decline;
             rbp = *(const uint64_t *)(uintptr_t)at;
+            if (n - 1 < AT_LAST_FRAMES) new_at[n - 1] = at;
         }
         sp = cfa;
         ra = next_ra;
     }
+    /* only a stack that ended at its outermost frame can stand for the next one's outer part */
+    if (ended && n <= AT_LAST_FRAMES) {
+        for (int t = 0; t < n; t++) {
+            int32_t k = n - 1 - t;
+            last->sp[k] = new_sp[t]; last->rbp[k] = new_rbp[t];
+            last->ra[k] = (uint64_t)(uintptr_t)frames[t]; last->rbp_at[k] = new_at[t];
+        }
+        last->n = (uint32_t)n;
+        last->generation = map->generation;
+    } else {
+        last->n = 0;
+    }
     return n;
 decline:
     if (declined) *declined = ra;
+    last->n = 0;
     return -1;
 }
