@@ -19,7 +19,7 @@ struct Record: ParsableCommand {
     @Option(help: "Deepest stack recorded, in frames (ALLOCTRACE_STACK_DEPTH).")
     var depth: Int?
 
-    @Option(help: "Stack capture: auto (frame pointers where modules keep them, else libunwind), libunwind, fp or none (ALLOCTRACE_UNWIND).")
+    @Option(help: "Stack capture: auto (.eh_frame call-frame information; libunwind where that is not enough), libunwind, fp, none, or verify (auto checked against libunwind on every stack, counts printed at exit) (ALLOCTRACE_UNWIND).")
     var unwind: String?
 
     @Option(name: .customLong("flush-ms"), help: "Flush the trace at least this often (ALLOCTRACE_FLUSH_MS, default 1000).")
@@ -44,8 +44,8 @@ struct Record: ParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        if let unwind, !["auto", "libunwind", "fp", "frame-pointers", "none"].contains(unwind) {
-            throw ValidationError("--unwind takes auto, libunwind, fp or none")
+        if let unwind, !["auto", "libunwind", "fp", "frame-pointers", "none", "verify"].contains(unwind) {
+            throw ValidationError("--unwind takes auto, libunwind, fp, none or verify")
         }
         if let depth, depth < 1 || depth > 240 { throw ValidationError("--depth takes 1 to 240") }
         if let heapGraph, !["marks,exit", "exit,marks", "marks", "exit", "off"].contains(heapGraph) {

@@ -118,6 +118,13 @@ static int at_scan_one(struct dl_phdr_info *info, size_t size, void *arg) {
         if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME)
             m->eh_frame_hdr = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
     at_note_tls(m, info);
+    /* the file-backed part of the segment holding .eh_frame_hdr: the CFI unwinder reads nothing
+     * outside it (linkers put .eh_frame right after the header, in the same segment) */
+    for (int i = 0; i < info->dlpi_phnum && m->eh_frame_hdr; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uint64_t lo = info->dlpi_addr + ph->p_vaddr, h = (uint64_t)(uintptr_t)m->eh_frame_hdr;
+        if (ph->p_type == PT_LOAD && h >= lo && h < lo + ph->p_filesz) { m->eh_lo = lo; m->eh_hi = lo + ph->p_filesz; }
+    }
     __atomic_store_n(&at_g.module_count, at_g.module_count + 1, __ATOMIC_RELEASE);
     scan->changed = 1;
     return 0;
@@ -374,8 +381,12 @@ static void at_publish_code_map(void) {
             r->is_libc = m->is_libc;
             r->is_self = m->is_self;
             r->eh_frame_hdr = m->eh_frame_hdr;
+            r->eh_lo = m->eh_lo;
+            r->eh_hi = m->eh_hi;
         }
     }
     qsort(map->ranges, map->count, sizeof(at_code_range), at_range_order);
+    static uint32_t generation;
+    map->generation = ++generation;
     __atomic_store_n(&at_g.code_map, map, __ATOMIC_RELEASE);
 }

@@ -12,6 +12,7 @@ enum Config {
             if equals(v, "libunwind") { G.pointee.unwind_mode = UInt32(UnwindMode.libunwind.rawValue) }
             if equals(v, "fp") || equals(v, "frame-pointers") { G.pointee.unwind_mode = UInt32(UnwindMode.framePointers.rawValue) }
             else if equals(v, "none") { G.pointee.unwind_mode = UInt32(UnwindMode.none.rawValue) }
+            else if equals(v, "verify") { at_set_unwind_verify(1) }  // auto, checked against libunwind
         }
         G.pointee.max_depth = UInt32(clamp(number("ALLOCTRACE_STACK_DEPTH", default: 64), 1, maxFrames - 16))
         G.pointee.flush_ms = UInt32(clamp(number("ALLOCTRACE_FLUSH_MS", default: 1000), 10, 60_000))

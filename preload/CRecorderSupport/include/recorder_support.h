@@ -100,6 +100,7 @@ typedef struct at_module {
     uint32_t is_libc;          /* where threads start: a frame-pointer walk may end here */
     uint32_t is_self;          /* the recorder itself */
     const void *eh_frame_hdr;
+    uint64_t eh_lo, eh_hi;     /* the loaded segment holding .eh_frame_hdr (and .eh_frame) */
     char path[AT_PATH_MAX];
     uint64_t tls_offset;       /* its static TLS block starts this far below a thread pointer (0: none) */
     uint64_t tls_size;
@@ -112,8 +113,10 @@ typedef struct at_code_range {
     uint64_t lo, hi;
     const void *eh_frame_hdr;  /* the module's .eh_frame_hdr in memory, or NULL */
     uint32_t frame_pointers, is_libc, is_self, reserved;
+    uint64_t eh_lo, eh_hi;     /* every read of call-frame information stays inside */
 } at_code_range;
-typedef struct at_code_map { uint32_t count; at_code_range ranges[]; } at_code_map;
+/* generation: bumped on every publish, so rules cached for an unloaded module's addresses expire */
+typedef struct at_code_map { uint32_t count; uint32_t generation; at_code_range ranges[]; } at_code_map;
 
 /* ---- global state --------------------------------------------------------------------------- */
 enum { AT_OFF = 0, AT_RECORDING = 1, AT_FINISHED = 2 };
@@ -247,6 +250,17 @@ int at_capture_frame_pointers(void **frames, int max);
 /* Frame pointers where every module on the way keeps them and the walk reaches the thread's start
  * in libc; libunwind otherwise. */
 int at_capture_auto(void **frames, int max);
+/* The unwinder of cfi_unwind.c: fills frames (the recorder's own included) and returns how many,
+ * or -1 when it cannot vouch for the stack (the caller then asks libunwind); `declined` (or NULL)
+ * receives the return address it could not pass (0: no stack bounds to trust). */
+int at_capture_cfi(void **frames, int max, uint64_t *declined);
+/* Removes the recorder's own frames in place; returns how many are left. */
+int at_drop_own_frames(void **frames, int n);
+/* ALLOCTRACE_UNWIND=verify: auto mode that also runs libunwind on every stack and counts
+ * disagreements (unwind_verify.c; printed at exit). */
+extern uint32_t at_unwind_verify;
+void at_set_unwind_verify(uint32_t on);
+int at_capture_verify(void **frames, int max);
 /* Finds the recorder's own code range (at_g.self_text_*). */
 void at_find_self_text(void);
 
