@@ -47,15 +47,6 @@ size_t at_read_memory(uint64_t address, void *buffer, size_t length) {
     return n < 0 ? 0 : (size_t)n;
 }
 
-/* Only remembers where the thread's stack is: its bounds are looked up in /proc/self/maps when a
- * capture needs them. pthread_getattr_np cannot be called here: it reallocs while holding the
- * thread's own lock, so a thread whose first allocation is inside it (the JVM's and Rust's new
- * threads) would deadlock on that lock. */
-void at_note_stack(at_slot *s) {
-    s->stack_lo = s->stack_hi = 0;
-    s->stack_hint = at_stack_pointer();
-}
-
 static uint64_t at_hex(const char **p) {
     uint64_t v = 0;
     for (;; (*p)++) {

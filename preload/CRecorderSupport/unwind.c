@@ -29,7 +29,12 @@ int at_capture_libunwind(void **frames, int max) {
 int at_capture_auto(void **frames, int max) {
     if (__builtin_expect(at_unwind_verify != 0, 0)) return at_capture_verify(frames, max);
     int n = at_capture_cfi(frames, max, NULL);
-    if (n < 0) return at_capture_libunwind(frames, max);
+    if (n >= 0) return at_drop_own_frames(frames, n);
+    n = unw_backtrace(frames, max);
+    if (n < 0) return 0;
+    /* the CFI walk needs the thread's stack bounds: learn them once libunwind shows it is safe */
+    at_slot *s = at_thread()->slot;
+    if (s && !__atomic_load_n(&s->stack_hi, __ATOMIC_ACQUIRE)) at_learn_stack(s, frames, n);
     return at_drop_own_frames(frames, n);
 }
 

@@ -30,6 +30,7 @@ enum Lifecycle {
         G.pointee.tick_shift = G.pointee.clock_kind == UInt32(ClockKind.tsc.rawValue) ? 6 : 0
         guard StackTable.setUp(), TypeTable.setUp() else { return }
         at_find_self_text()
+        at_find_getattr()
         G.pointee.type_capture = UInt32(at_install_swift_hook())
         G.pointee.pid = getpid()
         stampStart()

@@ -166,6 +166,7 @@ typedef struct at_globals {
     uint64_t start_wall_ns;
     uint64_t self_text_start;  /* the recorder's own code: frames inside it are dropped */
     uint64_t self_text_end;
+    uint64_t getattr_lo, getattr_hi;  /* glibc's pthread_getattr_np, which reallocs under the thread's lock */
     unsigned long long last_dl_adds, last_dl_subs;
     at_code_map *code_map;     /* published with release; read with acquire */
     char *output_path;         /* AT_PATH_MAX */
@@ -327,7 +328,11 @@ static inline uint64_t at_thread_pointer(void) {
 /* Copies memory that another thread may unmap meanwhile: 0 bytes instead of a crash. */
 size_t at_read_memory(uint64_t address, void *buffer, size_t length);
 /* Records the calling thread's stack mapping in its slot (registration; may allocate). */
+/* thread_stack.c: the calling thread's stack bounds (0 while unknown) */
+void at_find_getattr(void);
 void at_note_stack(at_slot *s);
+/* Sets the bounds from pthread_getattr_np unless `frames` (a libunwind stack) is inside it. */
+void at_learn_stack(at_slot *s, void *const *frames, int n);
 
 /* signal_view.c: the recorder's handlers, hidden from the program's sigaction/signal calls */
 struct sigaction;
