@@ -31,7 +31,7 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("mark-signal"), help: "Signal for `alloctrace mark` (ALLOCTRACE_MARK_SIGNAL: number, RTMAX-N, USR1, off).")
     var markSignal: String?
 
-    @Option(name: .customLong("zstd-level"), help: "zstd compression level (ALLOCTRACE_ZSTD_LEVEL, default 3).")
+    @Option(name: .customLong("zstd-level"), help: "zstd compression level (ALLOCTRACE_ZSTD_LEVEL, default 1).")
     var zstdLevel: Int?
 
     @Option(name: .customLong("heap-graph"), help: "Heap-graph snapshots: marks,exit (default), marks, exit or off (ALLOCTRACE_HEAP_GRAPH).")

@@ -14,8 +14,10 @@
 
 #define AT_EXPORT __attribute__((visibility("default")))
 
-AT_EXPORT void *malloc(size_t n) { return alloctrace_hook_malloc(n); }
-AT_EXPORT void free(void *p) { alloctrace_hook_free(p); }
+/* malloc and free jump to their hooks (the target is built -fno-optimize-sibling-calls): the
+ * trampoline's frame would be one more for every stack capture to walk and then drop. */
+AT_EXPORT void *malloc(size_t n) { __attribute__((musttail)) return alloctrace_hook_malloc(n); }
+AT_EXPORT void free(void *p) { __attribute__((musttail)) return alloctrace_hook_free(p); }
 AT_EXPORT void cfree(void *p) { alloctrace_hook_free(p); }
 AT_EXPORT void *calloc(size_t n, size_t s) { return alloctrace_hook_calloc(n, s); }
 AT_EXPORT void *realloc(void *p, size_t n) { return alloctrace_hook_realloc(p, n); }

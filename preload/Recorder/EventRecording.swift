@@ -21,7 +21,10 @@ enum EventRecording {
         default: n = at_capture_frame_pointers(frames, depth + 8)
         }
         if n > depth { n = depth }
-        return StackTable.intern(frames, Int(n))
+        // the orphan slot is shared by threads past their TLS destructor: no private cache there
+        let local = s == G.pointee.orphan ? nil
+            : UnsafeMutableRawPointer(frames + maxFrames).assumingMemoryBound(to: UInt64.self)
+        return StackTable.intern(frames, Int(n), local: local)
     }
 
     @inline(__always)
