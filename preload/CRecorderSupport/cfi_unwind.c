@@ -28,7 +28,8 @@ enum { AT_RULE_PENDING = 0, AT_RULE_OK = 1, AT_RULE_NO = 2, AT_RULE_END = 3 };
  * nounwind functions, or hand-written assembly): libunwind then guesses a frame-pointer frame, and so
  * does this, so that both give the same stack (when the guess is wrong, the bounds checks of the
  * walk usually decline and libunwind decides). */
-#define AT_RULE_GUESS (AT_RULE_OK | AT_RULE_CFA_RBP | AT_RULE_RBP_SAVED | ((uint32_t)(uint8_t)(int8_t)-2 << 4) | (16u << 12))
+#define AT_RULE_FP (AT_RULE_OK | AT_RULE_CFA_RBP | AT_RULE_RBP_SAVED | ((uint32_t)(uint8_t)(int8_t)-2 << 4) | (16u << 12))
+#define AT_RULE_GUESS AT_RULE_FP
 
 #define AT_RULE_SLOTS (1u << 16)
 /* key and rule side by side: one cache line per lookup */
@@ -345,6 +346,38 @@ static inline uint32_t at_rule(uint64_t ret, const at_code_map *map) {
     return at_rule_slow(ret, tag, map, h);
 }
 
+/* ---- the per-thread rule cache -------------------------------------------------------------------
+ * The shared table is 1 MiB touched at random: in a program that works through a lot of memory its
+ * probes miss the caches, and the probe loop (hash, key, tag, generation) sits on the walk's
+ * dependency chain, ra -> rule -> cfa -> next ra. A thread's hot return addresses fit in a small
+ * direct-mapped table in front of it, one load and one compare; it is emptied when the code map
+ * changes, so it holds no tag. */
+#define AT_TC_SLOTS 256
+typedef struct { uint64_t ret, rule; } at_tc_entry;
+typedef struct {
+    uint32_t generation;
+    at_tc_entry e[AT_TC_SLOTS] __attribute__((aligned(64)));
+} at_thread_rules;
+
+static __thread at_thread_rules at_tc __attribute__((tls_model("initial-exec")));
+
+static inline uint32_t at_tc_index(uint64_t ret) { return (uint32_t)((ret * 0x9E3779B97F4A7C15ull) >> 56); }
+
+__attribute__((noinline))
+static uint32_t at_tc_fill(at_thread_rules *tc, uint64_t ret, const at_code_map *map) {
+    uint32_t rule = at_rule(ret, map);
+    at_tc_entry *e = &tc->e[at_tc_index(ret)];
+    e->ret = ret;
+    e->rule = rule;
+    return rule;
+}
+
+static inline uint32_t at_tc_rule(at_thread_rules *tc, uint64_t ret, const at_code_map *map) {
+    const at_tc_entry *e = &tc->e[at_tc_index(ret)];
+    if (__builtin_expect(e->ret == ret, 1)) return (uint32_t)e->rule;
+    return at_tc_fill(tc, ret, map);
+}
+
 /* ---- the walk ------------------------------------------------------------------------------------
  * A thread's successive stacks mostly share their outer part. The last complete stack of each
  * thread is kept (outermost frame first, so a shared outer part keeps its place): when the walk
@@ -359,12 +392,23 @@ typedef struct {
     uint32_t generation;       /* the code map's when they were recorded */
     uint64_t sp[AT_LAST_FRAMES], rbp[AT_LAST_FRAMES], ra[AT_LAST_FRAMES];
     uint64_t rbp_at[AT_LAST_FRAMES];  /* where the caller's rbp is read; 0: the caller's rbp is this one */
+    /* at_stack_hash's sum over the kept frames from the outermost to this one, and the power of R
+     * the next kept frame inwards takes */
+    uint64_t hsum[AT_LAST_FRAMES], hpow[AT_LAST_FRAMES];
 } at_last_stack;
 
 static __thread at_last_stack at_last __attribute__((tls_model("initial-exec")));
 
+/* The recorder's own frames (the hooks at the top, and with the Swift runtime hook the recorder's
+ * frames between swift_allocObject and malloc) are walked through but not kept. */
+#define AT_EMIT(value)                                                        \
+    do {                                                                      \
+        uint64_t r_ = (value);                                                \
+        if (r_ - self_lo >= self_len) frames[n++] = (void *)(uintptr_t)r_;    \
+    } while (0)
+
 __attribute__((noinline))
-int at_capture_cfi(void **frames, int max, uint64_t *declined) {
+int at_capture_cfi_hashed(void **frames, int max, uint64_t *declined, uint64_t *hash) {
     const at_code_map *map = __atomic_load_n(&at_g.code_map, __ATOMIC_ACQUIRE);
     at_slot *s = at_thread()->slot;
     if (declined) *declined = 0;
@@ -378,21 +422,27 @@ int at_capture_cfi(void **frames, int max, uint64_t *declined) {
     uint64_t ra = ((const uint64_t *)(uintptr_t)fp)[1];
     uint64_t sp = fp + 16;
     uint64_t rbp = ((const uint64_t *)(uintptr_t)fp)[0];
+    const uint64_t self_lo = at_g.self_text_start, self_len = at_g.self_text_end - self_lo;
 
+    at_thread_rules *tc = &at_tc;
+    if (__builtin_expect(tc->generation != map->generation, 0)) {
+        memset(tc->e, 0, sizeof tc->e);
+        tc->generation = map->generation;
+    }
     at_last_stack *last = &at_last;
     int32_t j = last->generation == map->generation ? (int32_t)last->n - 1 : -1;
-    /* this walk's frames before it joined the last stack (or all of them), for the next capture */
-    uint64_t new_sp[AT_LAST_FRAMES], new_rbp[AT_LAST_FRAMES], new_at[AT_LAST_FRAMES];
-    int n = 0, ended = 0;
+    /* this walk's frames (own frames included) before it joined the last stack, for the next capture */
+    uint64_t new_sp[AT_LAST_FRAMES], new_rbp[AT_LAST_FRAMES], new_at[AT_LAST_FRAMES], new_ra[AT_LAST_FRAMES];
+    int n = 0, w = 0, ended = 0;   /* frames kept, frames walked */
     while (n < max && ra) {
         while (j >= 0 && last->sp[j] < sp) j--;
         if (j >= 0 && last->sp[j] == sp && last->ra[j] == ra && last->rbp[j] == rbp) {
             /* replay the last stack from frame j outwards, checking each link */
-            int top = n;
+            int top = w;
             int32_t e = j;
             for (;;) {
-                if (n >= max) return n;  /* truncated: the last stack stays as it is */
-                frames[n++] = (void *)(uintptr_t)last->ra[e];
+                if (n >= max) goto done;  /* truncated: the last stack stays as it is */
+                AT_EMIT(last->ra[e]);
                 if (e == 0) break;
                 uint64_t csp = last->sp[e - 1];
                 uint64_t at = last->rbp_at[e];
@@ -401,21 +451,31 @@ int at_capture_cfi(void **frames, int max, uint64_t *declined) {
                 e--;
             }
             if (e == 0) {
-                /* joined to the end: put this walk's own frames above the shared part */
-                if (j + top + 1 > AT_LAST_FRAMES) { last->n = 0; return n; }
-                for (int t = 0; t < top; t++) {
+                /* joined to the end: put this walk's own frames above the shared part, hashing
+                 * them on from its partial sum */
+                if (j + top + 1 > AT_LAST_FRAMES) { last->n = 0; goto done; }
+                uint64_t h = last->hsum[j], p = last->hpow[j];
+                for (int t = top - 1; t >= 0; t--) {
                     int32_t k = j + top - t;
+                    uint64_t f = new_ra[t];
+                    if (f - self_lo >= self_len) { h += at_stack_mix(f) * p; p *= AT_STACK_HASH_R; }
                     last->sp[k] = new_sp[t]; last->rbp[k] = new_rbp[t];
-                    last->ra[k] = (uint64_t)(uintptr_t)frames[t]; last->rbp_at[k] = new_at[t];
+                    last->ra[k] = f; last->rbp_at[k] = new_at[t];
+                    last->hsum[k] = h; last->hpow[k] = p;
                 }
                 last->n = (uint32_t)(j + top + 1);
+                if (hash) *hash = at_stack_hash_finish(h, (uint64_t)n);
                 return n;
             }
             /* a link changed below frame e: keep what was checked, walk on from e's caller */
             for (int32_t k = j; k >= e; k--) {
                 int t = top + (j - k);
-                if (t < AT_LAST_FRAMES) { new_sp[t] = last->sp[k]; new_rbp[t] = last->rbp[k]; new_at[t] = last->rbp_at[k]; }
+                if (t < AT_LAST_FRAMES) {
+                    new_sp[t] = last->sp[k]; new_rbp[t] = last->rbp[k];
+                    new_at[t] = last->rbp_at[k]; new_ra[t] = last->ra[k];
+                }
             }
+            w = top + (j - e) + 1;
             sp = last->sp[e - 1];
             ra = ((const uint64_t *)(uintptr_t)sp)[-1];
             if (last->rbp_at[e]) rbp = *(const uint64_t *)(uintptr_t)last->rbp_at[e];
@@ -423,11 +483,25 @@ int at_capture_cfi(void **frames, int max, uint64_t *declined) {
             j = e - 1;
             continue;
         }
-        uint32_t rule = at_rule(ra, map);
+        uint32_t rule = at_tc_rule(tc, ra, map);
+        if (rule == AT_RULE_FP) {
+            /* the general case below with the rule's constants: the rbp chain does not wait for
+             * the rule's load (the branch is predicted), and the checks are the same */
+            if (w < AT_LAST_FRAMES) { new_sp[w] = sp; new_rbp[w] = rbp; new_at[w] = rbp; new_ra[w] = ra; }
+            w++;
+            AT_EMIT(ra);
+            uint64_t cfa = rbp + 16;
+            if ((cfa & 7) || rbp < sp || cfa > stack_hi || cfa - sp > AT_MAX_FRAME_BYTES) goto decline;
+            sp = cfa;
+            ra = ((const uint64_t *)(uintptr_t)cfa)[-1];
+            rbp = ((const uint64_t *)(uintptr_t)cfa)[-2];
+            continue;
+        }
         uint32_t kind = rule & 3;
         if (kind != AT_RULE_OK && kind != AT_RULE_END) goto decline;
-        if (n < AT_LAST_FRAMES) { new_sp[n] = sp; new_rbp[n] = rbp; new_at[n] = 0; }
-        frames[n++] = (void *)(uintptr_t)ra;
+        if (w < AT_LAST_FRAMES) { new_sp[w] = sp; new_rbp[w] = rbp; new_at[w] = 0; new_ra[w] = ra; }
+        w++;
+        AT_EMIT(ra);
         if (kind == AT_RULE_END) { ended = 1; break; }
         uint64_t cfa = ((rule & AT_RULE_CFA_RBP) ? rbp : sp) + (rule >> 12);
         /* the return address and the saved rbp lie in [sp, cfa): both ends checked */
@@ -437,26 +511,38 @@ int at_capture_cfi(void **frames, int max, uint64_t *declined) {
             uint64_t at = cfa + (uint64_t)(int64_t)(int8_t)(uint8_t)(rule >> 4) * 8;
             if (at < sp) goto decline;
             rbp = *(const uint64_t *)(uintptr_t)at;
-            if (n - 1 < AT_LAST_FRAMES) new_at[n - 1] = at;
+            if (w - 1 < AT_LAST_FRAMES) new_at[w - 1] = at;
         }
         sp = cfa;
         ra = next_ra;
     }
     /* only a stack that ended at its outermost frame can stand for the next one's outer part */
-    if (ended && n <= AT_LAST_FRAMES) {
-        for (int t = 0; t < n; t++) {
-            int32_t k = n - 1 - t;
+    if (ended && w <= AT_LAST_FRAMES) {
+        uint64_t h = 0, p = 1;
+        for (int t = w - 1; t >= 0; t--) {
+            int32_t k = w - 1 - t;
+            uint64_t f = new_ra[t];
+            if (f - self_lo >= self_len) { h += at_stack_mix(f) * p; p *= AT_STACK_HASH_R; }
             last->sp[k] = new_sp[t]; last->rbp[k] = new_rbp[t];
-            last->ra[k] = (uint64_t)(uintptr_t)frames[t]; last->rbp_at[k] = new_at[t];
+            last->ra[k] = f; last->rbp_at[k] = new_at[t];
+            last->hsum[k] = h; last->hpow[k] = p;
         }
-        last->n = (uint32_t)n;
+        last->n = (uint32_t)w;
         last->generation = map->generation;
-    } else {
-        last->n = 0;
+        if (hash) *hash = at_stack_hash_finish(h, (uint64_t)n);
+        return n;
     }
+    last->n = 0;
+done:
+    /* truncated, or deeper than the last stack holds */
+    if (hash) *hash = at_stack_hash(frames, n);
     return n;
 decline:
     if (declined) *declined = ra;
     last->n = 0;
     return -1;
+}
+
+int at_capture_cfi(void **frames, int max, uint64_t *declined) {
+    return at_capture_cfi_hashed(frames, max, declined, NULL);
 }

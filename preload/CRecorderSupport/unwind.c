@@ -25,17 +25,33 @@ int at_capture_libunwind(void **frames, int max) {
     return at_drop_own_frames(frames, n);
 }
 
-/* The CFI unwinder for every frame; libunwind for the stacks it cannot vouch for. */
+/* The CFI unwinder for every frame; libunwind for the stacks it cannot vouch for. `max` counts
+ * kept frames; `frames` holds AT_MAX_FRAMES. */
+int at_capture_auto_hashed(void **frames, int max, uint64_t *hash) {
+    if (__builtin_expect(at_unwind_verify == 0, 1)) {
+        int n = at_capture_cfi_hashed(frames, max, NULL, hash);
+        if (n >= 0) return n;
+    }
+    int n;
+    if (at_unwind_verify) {
+        n = at_capture_verify(frames, max);
+    } else {
+        /* a few more than max: the recorder's own frames are dropped afterwards */
+        n = unw_backtrace(frames, max + 8 < AT_MAX_FRAMES ? max + 8 : AT_MAX_FRAMES);
+        if (n < 0) n = 0;
+        /* the CFI walk needs the thread's stack bounds: learn them once libunwind shows it is safe */
+        at_slot *s = at_thread()->slot;
+        if (s && !__atomic_load_n(&s->stack_hi, __ATOMIC_ACQUIRE)) at_learn_stack(s, frames, n);
+        n = at_drop_own_frames(frames, n);
+        if (n > max) n = max;
+    }
+    *hash = at_stack_hash(frames, n);
+    return n;
+}
+
 int at_capture_auto(void **frames, int max) {
-    if (__builtin_expect(at_unwind_verify != 0, 0)) return at_capture_verify(frames, max);
-    int n = at_capture_cfi(frames, max, NULL);
-    if (n >= 0) return at_drop_own_frames(frames, n);
-    n = unw_backtrace(frames, max);
-    if (n < 0) return 0;
-    /* the CFI walk needs the thread's stack bounds: learn them once libunwind shows it is safe */
-    at_slot *s = at_thread()->slot;
-    if (s && !__atomic_load_n(&s->stack_hi, __ATOMIC_ACQUIRE)) at_learn_stack(s, frames, n);
-    return at_drop_own_frames(frames, n);
+    uint64_t hash;
+    return at_capture_auto_hashed(frames, max, &hash);
 }
 
 int at_capture_frame_pointers(void **frames, int max) {

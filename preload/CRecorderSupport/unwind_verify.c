@@ -25,7 +25,7 @@ void at_set_unwind_verify(uint32_t on) {
     if (fd >= 0) at_v_fd = fd;
 }
 
-static uint64_t at_v_stacks, at_v_declined, at_v_mismatches;
+static uint64_t at_v_stacks, at_v_declined, at_v_mismatches, at_v_hash_mismatches;
 
 #define AT_V_KEEP 4
 #define AT_V_FRAMES 48
@@ -52,17 +52,27 @@ static void at_v_note_decline(uint64_t site) {
 int at_capture_verify(void **frames, int max) {
     void *cfi[AT_MAX_FRAMES], *lib[AT_MAX_FRAMES];
     __atomic_add_fetch(&at_v_stacks, 1, __ATOMIC_RELAXED);
-    uint64_t declined = 0;
-    int nc = at_capture_cfi(cfi, AT_MAX_FRAMES, &declined);
+    uint64_t declined = 0, hash = 0;
+    int nc = at_capture_cfi_hashed(cfi, AT_MAX_FRAMES, &declined, &hash);
+    /* the walk's hash, continued from the last stack's partial sums, must be the stack's own */
+    if (nc >= 0 && hash != at_stack_hash(cfi, nc)) {
+        __atomic_add_fetch(&at_v_hash_mismatches, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&at_v_mismatches, 1, __ATOMIC_RELAXED);
+    }
     int nl = unw_backtrace(lib, AT_MAX_FRAMES);
-    nl = nl < 0 ? 0 : at_drop_own_frames(lib, nl);
+    if (nl < 0) nl = 0;
+    /* as at_capture_auto does: without the bounds the CFI walk declines every stack, and there
+     * would be nothing to compare */
+    at_slot *s = at_thread()->slot;
+    if (s && !__atomic_load_n(&s->stack_hi, __ATOMIC_ACQUIRE)) at_learn_stack(s, lib, nl);
+    nl = at_drop_own_frames(lib, nl);
     const void *const *use = (const void *const *)lib;
     int n = nl;
     if (nc < 0) {
         __atomic_add_fetch(&at_v_declined, 1, __ATOMIC_RELAXED);
         at_v_note_decline(declined);
     } else {
-        nc = at_drop_own_frames(cfi, nc);
+        nc = at_drop_own_frames(cfi, nc);  /* none left: the walk dropped them */
         if (nc != nl || memcmp(cfi, lib, (size_t)nc * sizeof(void *)) != 0) {
             __atomic_add_fetch(&at_v_mismatches, 1, __ATOMIC_RELAXED);
             uint32_t k = __atomic_fetch_add(&at_v_kept, 1, __ATOMIC_RELAXED);
@@ -104,6 +114,11 @@ static void at_v_report(void) {
                        (int)getpid(), (unsigned long long)at_v_stacks, (unsigned long long)at_v_declined,
                        (unsigned long long)at_v_mismatches);
     at_write_all(at_v_fd, line, (size_t)len);
+    if (at_v_hash_mismatches) {
+        len = snprintf(line, sizeof line, "alloctrace:   of which %llu had a walk hash other than at_stack_hash's\n",
+                       (unsigned long long)at_v_hash_mismatches);
+        at_write_all(at_v_fd, line, (size_t)len);
+    }
     for (int i = 0; i < AT_V_DECLINE_SITES && at_v_decline_site[i]; i++) {
         len = snprintf(line, sizeof line, "alloctrace:   declined %llu stacks at:\n",
                        (unsigned long long)at_v_decline_count[i]);

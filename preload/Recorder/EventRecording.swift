@@ -15,16 +15,19 @@ enum EventRecording {
         guard let frames = s.pointee.frames else { return 0 }
         let depth = Int32(G.pointee.max_depth)
         var n: Int32
-        switch mode {
-        case 3: n = at_capture_auto(frames, depth + 8)
-        case 1: n = at_capture_libunwind(frames, depth + 8)
-        default: n = at_capture_frame_pointers(frames, depth + 8)
+        var hash: UInt64 = 0
+        if mode == 3 {
+            // the auto walk hashes the frames as it finds them
+            n = at_capture_auto_hashed(frames, depth, &hash)
+        } else {
+            n = mode == 1 ? at_capture_libunwind(frames, depth + 8) : at_capture_frame_pointers(frames, depth + 8)
+            if n > depth { n = depth }
+            hash = at_stack_hash(frames, n)
         }
-        if n > depth { n = depth }
         // the orphan slot is shared by threads past their TLS destructor: no private cache there
         let local = s == G.pointee.orphan ? nil
             : UnsafeMutableRawPointer(frames + maxFrames).assumingMemoryBound(to: UInt64.self)
-        return StackTable.intern(frames, Int(n), local: local)
+        return StackTable.intern(frames, Int(n), hash: hash, local: local)
     }
 
     @inline(__always)

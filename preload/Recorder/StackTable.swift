@@ -57,35 +57,12 @@ enum StackTable {
     static let localSets = 128
     static let localBytes = localSets * 32
 
-    /// The whole-stack hash of `frames[0..<n]`, never 0. Four independent lanes: one serial chain
-    /// of multiply-xorshift steps cost about 6 cycles a frame in latency (a third of the hook's
-    /// own time at depth 16); the lanes overlap and are folded at the end.
-    @inline(__always)
-    static func hash(_ frames: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ n: Int) -> UInt64 {
-        let f = UnsafeMutableRawPointer(frames).assumingMemoryBound(to: UInt64.self)
-        var a = UInt64(n), b: UInt64 = 0x243F_6A88_85A3_08D3, c: UInt64 = 0x1319_8A2E_0370_7344, d: UInt64 = 0xA409_3822_299F_31D0
-        var i = 0
-        while i + 4 <= n {
-            a = mix(a, f[i]); b = mix(b, f[i + 1]); c = mix(c, f[i + 2]); d = mix(d, f[i + 3])
-            i += 4
-        }
-        if i < n { a = mix(a, f[i]) }
-        if i + 1 < n { b = mix(b, f[i + 1]) }
-        if i + 2 < n { c = mix(c, f[i + 2]) }
-        // the lanes fold through the multiply, each rotated differently so that no two can cancel
-        var h = mix(a, (b &<< 21) | (b &>> 43))
-        h = mix(h, (c &<< 42) | (c &>> 22))
-        h = mix(h, d)
-        return h | 1
-    }
-
     /// The node id of the stack in `frames[0..<n]` (innermost first); 0 when the tables are full.
-    /// `local` is the calling thread's cache front (`localBytes`), or nil.
+    /// `h` is its `at_stack_hash`; `local` is the calling thread's cache front (`localBytes`), or nil.
     @inline(__always)
-    static func intern(_ frames: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ n: Int,
+    static func intern(_ frames: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ n: Int, hash h: UInt64,
                        local: UnsafeMutablePointer<UInt64>?) -> UInt64 {
         if n == 0 { return 0 }
-        let h = hash(frames, n)
         guard let local else { return shared(frames, n, h) }
         let set = local + (Int(truncatingIfNeeded: h &>> 7) & (localSets - 1)) * 4
         if set[0] == h { return set[1] }

@@ -255,6 +255,30 @@ int at_capture_auto(void **frames, int max);
  * or -1 when it cannot vouch for the stack (the caller then asks libunwind); `declined` (or NULL)
  * receives the return address it could not pass (0: no stack bounds to trust). */
 int at_capture_cfi(void **frames, int max, uint64_t *declined);
+/* at_capture_cfi that also drops the recorder's own frames and gives the stack's at_stack_hash
+ * (hash may be NULL). */
+int at_capture_cfi_hashed(void **frames, int max, uint64_t *declined, uint64_t *hash);
+/* at_capture_auto that also gives the stack's at_stack_hash. */
+int at_capture_auto_hashed(void **frames, int max, uint64_t *hash);
+
+/* The whole-stack hash StackTable keys its caches by (never 0): a polynomial over the mixed
+ * addresses, sum of mix(frame) * R^c where c is the frame's index from the outermost. An unchanged
+ * outer part of a stack then keeps its partial sum, so the CFI walk hashes only the frames above
+ * the part it replays from the thread's last stack (cfi_unwind.c). */
+#define AT_STACK_HASH_R 0x9E3779B97F4A7C15ull
+static inline uint64_t at_stack_mix(uint64_t x) {
+    x ^= x >> 33; x *= 0xFF51AFD7ED558CCDull;
+    x ^= x >> 33; x *= 0xC4CEB9FE1A85EC53ull;
+    return x ^ (x >> 33);
+}
+static inline uint64_t at_stack_hash_finish(uint64_t sum, uint64_t n) {
+    return at_stack_mix(sum + n * 0xD6E8FEB86659FD93ull) | 1;
+}
+static inline uint64_t at_stack_hash(void *const *frames, int n) {
+    uint64_t sum = 0;
+    for (int i = 0; i < n; i++) sum = sum * AT_STACK_HASH_R + at_stack_mix((uint64_t)(uintptr_t)frames[i]);
+    return at_stack_hash_finish(sum, (uint64_t)n);
+}
 /* Removes the recorder's own frames in place; returns how many are left. */
 int at_drop_own_frames(void **frames, int n);
 /* ALLOCTRACE_UNWIND=verify: auto mode that also runs libunwind on every stack and counts
