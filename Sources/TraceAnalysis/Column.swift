@@ -10,7 +10,7 @@ struct Column<Element: BitwiseCopyable> {
 
     init(capacity: Int = 16) {
         self.capacity = max(capacity, 1)
-        base = UnsafeMutablePointer<Element>.allocate(capacity: self.capacity)
+        base = LargeAllocation.allocate(Element.self, capacity: self.capacity)
         count = 0
     }
 
@@ -20,7 +20,7 @@ struct Column<Element: BitwiseCopyable> {
         self.count = count
     }
 
-    func deallocate() { base.deallocate() }
+    func deallocate() { LargeAllocation.deallocate(base) }
 
     @inline(__always)
     subscript(i: Int) -> Element {
@@ -59,9 +59,9 @@ struct Column<Element: BitwiseCopyable> {
     @inline(never)
     mutating func reserve(_ n: Int) {
         guard n > capacity else { return }
-        let fresh = UnsafeMutablePointer<Element>.allocate(capacity: n)
+        let fresh = LargeAllocation.allocate(Element.self, capacity: n)
         fresh.moveInitialize(from: base, count: count)
-        base.deallocate()
+        LargeAllocation.deallocate(base)
         base = fresh
         capacity = n
     }
