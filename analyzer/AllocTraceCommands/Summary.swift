@@ -5,6 +5,7 @@ import TraceReports
 /// `alloctrace summary TRACE`: the whole trace in one page.
 struct Summary: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "summary",
         abstract: "Duration, calls, bytes, peak heap and RSS, leaks, temporaries, threads and the top sites."
     )
 
