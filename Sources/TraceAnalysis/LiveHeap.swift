@@ -1,4 +1,4 @@
-import CPrefetch
+import CReplaySupport
 
 /// The blocks live at the current moment of a replay, in one open-addressing table keyed by address
 /// whose 32-byte entries hold the blocks' facts: a free finds everything it needs in the one cache
@@ -48,16 +48,13 @@ public struct LiveHeap {
     }
 
     private static func allocateTable(_ c: Int) -> (UnsafeMutablePointer<Block>, UnsafeMutablePointer<UInt32>) {
-        let t = LargeAllocation.allocate(Block.self, capacity: c)
-        t.initialize(repeating: Block(address: 0, size: 0, ticks: 0, stack: 0, thread: 0), count: c)
-        let ty = LargeAllocation.allocate(UInt32.self, capacity: c)
-        ty.initialize(repeating: 0, count: c)
-        return (t, ty)
+        // Zero bytes are empty entries (address 0) and type 0.
+        (LargeAllocation.allocateZeroed(Block.self, capacity: c), LargeAllocation.allocateZeroed(UInt32.self, capacity: c))
     }
 
     func deallocate() {
-        LargeAllocation.deallocate(table)
-        LargeAllocation.deallocate(types)
+        LargeAllocation.deallocate(table, capacity: mask + 1)
+        LargeAllocation.deallocate(types, capacity: mask + 1)
     }
 
     @inline(__always)
@@ -179,8 +176,8 @@ public struct LiveHeap {
             table[i] = oldTable[k]
             types[i] = oldTypes[k]
         }
-        LargeAllocation.deallocate(oldTable)
-        LargeAllocation.deallocate(oldTypes)
+        LargeAllocation.deallocate(oldTable, capacity: oldCapacity)
+        LargeAllocation.deallocate(oldTypes, capacity: oldCapacity)
     }
 
     /// Calls `body` with each live block and its Swift type id (0 for none).

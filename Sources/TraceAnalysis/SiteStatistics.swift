@@ -1,4 +1,4 @@
-import CPrefetch
+import CReplaySupport
 
 /// Per allocation stack: how much it allocated, kept, and held at the peak.
 public struct SiteStatistics: Sendable {
