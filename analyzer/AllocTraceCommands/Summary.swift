@@ -19,7 +19,7 @@ struct Summary: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true), innermostFramesOnly: !output.json)
             let report = SummaryReport(replay: replay, resolver: StackResolver(reader: replay.reader), topSites: top,
                                        withStacks: output.json)
             try Analysis.emit(report, json: output.json) { $0.text() }
