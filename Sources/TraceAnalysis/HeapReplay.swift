@@ -46,9 +46,9 @@ public final class HeapReplay {
     public private(set) var eventsPerThread: [UInt64] = []
     /// Called now and then with the number of events replayed so far.
     public var progress: ((UInt64) -> Void)?
-    /// Called once, on the replaying thread between callbacks, at the first `sync` after stacks were
-    /// defined: by then the modules mapped at start and the stacks of the first events are in the
-    /// reader's tables (a report can start loading their debug information meanwhile).
+    /// Called once, on the replaying thread between callbacks, at the first stack definitions: by then
+    /// the modules mapped at start (written before them) and the stacks of the first events are in
+    /// the reader's tables (a report can start loading their debug information meanwhile).
     public var definitionsAvailable: ((TraceReader) -> Void)?
 
     /// The per-event state. `run` works on a local copy of it (plain values and manually managed
@@ -87,16 +87,11 @@ public final class HeapReplay {
         var nextProgress: UInt64 = 1 << 21
         var core = self.core
         do {
-            var stacksSeen = false, hookCalled = false
+            var hookCalled = false
             replaySummary = try reader.replay(records: { record in
-                guard !hookCalled else { return }
-                switch record {
-                case .stackNodes: stacksSeen = true
-                case .sync where stacksSeen:
-                    hookCalled = true
-                    self.definitionsAvailable?(self.reader)
-                default: break
-                }
+                guard !hookCalled, case .stackNodes = record else { return }
+                hookCalled = true
+                self.definitionsAvailable?(self.reader)
             }) { batch in
                 guard let events = batch.baseAddress else { return }
                 let n = batch.count
