@@ -33,6 +33,8 @@ public struct LiveHeap {
     private var zeroBlock: Block?
     private var zeroType: UInt32 = 0
 
+    /// Entries in the table.
+    var capacity: Int { mask + 1 }
     /// Live blocks.
     public var count: Int { zeroBlock == nil ? tableCount : tableCount + 1 }
     /// Requested bytes of live blocks.
