@@ -28,7 +28,9 @@ let package = Package(
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
         .target(name: "TraceReader", dependencies: ["TraceFormat", "CZstd"], path: "Sources/TraceReader"),
-        .target(name: "TraceAnalysis", dependencies: ["TraceReader", "TraceFormat"], path: "Sources/TraceAnalysis"),
+        // Prefetch and mremap for the replay (header only).
+        .systemLibrary(name: "CReplaySupport", path: "Sources/CReplaySupport"),
+        .target(name: "TraceAnalysis", dependencies: ["TraceReader", "TraceFormat", "CReplaySupport"], path: "Sources/TraceAnalysis"),
         .target(name: "AllocTraceMarks", path: "Sources/AllocTraceMarks"),
         .systemLibrary(name: "CLibdw", path: "Sources/CLibdw", pkgConfig: "libdw",
                        providers: [.apt(["libdw-dev"])]),

@@ -27,7 +27,7 @@ final class DwflSessions {
         callbacks = .allocate(capacity: 1)
         callbacks.initialize(to: Dwfl_Callbacks(
             find_elf: dwfl_build_id_find_elf,
-            find_debuginfo: dwfl_standard_find_debuginfo,
+            find_debuginfo: debugInfoPath == nil ? LocalDebugFiles.findDebuginfo : dwfl_standard_find_debuginfo,
             section_address: dwfl_offline_section_address,
             debuginfo_path: pathCell))
     }

@@ -7,10 +7,12 @@ struct Column<Element: BitwiseCopyable> {
     private(set) var base: UnsafeMutablePointer<Element>
     private(set) var count: Int
     private(set) var capacity: Int
+    /// Elements from here to `capacity` were never written: still zero bytes.
+    private var zeroFrom = 0
 
     init(capacity: Int = 16) {
         self.capacity = max(capacity, 1)
-        base = UnsafeMutablePointer<Element>.allocate(capacity: self.capacity)
+        base = LargeAllocation.allocateZeroed(Element.self, capacity: self.capacity)
         count = 0
     }
 
@@ -20,7 +22,7 @@ struct Column<Element: BitwiseCopyable> {
         self.count = count
     }
 
-    func deallocate() { base.deallocate() }
+    func deallocate() { LargeAllocation.deallocate(base, capacity: capacity) }
 
     @inline(__always)
     subscript(i: Int) -> Element {
@@ -39,6 +41,7 @@ struct Column<Element: BitwiseCopyable> {
         if count == capacity { reserve(capacity * 2) }
         (base + count).initialize(to: value)
         count &+= 1
+        if count > zeroFrom { zeroFrom = count }
     }
 
     /// Removes and returns the last element; the column must not be empty.
@@ -52,17 +55,25 @@ struct Column<Element: BitwiseCopyable> {
     mutating func grow(to n: Int, filling value: Element) {
         guard n > count else { return }
         if n > capacity { reserve(max(n, capacity * 2)) }
-        (base + count).initialize(repeating: value, count: n - count)
+        // Never-written elements are zero already: filling them with a zero value would only touch
+        // (fault in and clear) pages that the replay may reach much later or never.
+        let written = min(max(zeroFrom, count), n)
+        (base + count).initialize(repeating: value, count: written - count)
+        if written < n && !Column.isZero(value) {
+            (base + written).initialize(repeating: value, count: n - written)
+        }
         count = n
+        if count > zeroFrom { zeroFrom = count }
+    }
+
+    private static func isZero(_ value: Element) -> Bool {
+        withUnsafeBytes(of: value) { $0.allSatisfy { $0 == 0 } }
     }
 
     @inline(never)
     mutating func reserve(_ n: Int) {
         guard n > capacity else { return }
-        let fresh = UnsafeMutablePointer<Element>.allocate(capacity: n)
-        fresh.moveInitialize(from: base, count: count)
-        base.deallocate()
-        base = fresh
+        base = LargeAllocation.reallocate(base, from: capacity, to: n)
         capacity = n
     }
 

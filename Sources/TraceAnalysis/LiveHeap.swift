@@ -1,3 +1,5 @@
+import CReplaySupport
+
 /// The blocks live at the current moment of a replay, in one open-addressing table keyed by address
 /// whose 32-byte entries hold the blocks' facts: a free finds everything it needs in the one cache
 /// line its lookup loads (an address map to slots of block records costs a second, dependent miss).
@@ -31,6 +33,8 @@ public struct LiveHeap {
     private var zeroBlock: Block?
     private var zeroType: UInt32 = 0
 
+    /// Entries in the table.
+    var capacity: Int { mask + 1 }
     /// Live blocks.
     public var count: Int { zeroBlock == nil ? tableCount : tableCount + 1 }
     /// Requested bytes of live blocks.
@@ -46,16 +50,13 @@ public struct LiveHeap {
     }
 
     private static func allocateTable(_ c: Int) -> (UnsafeMutablePointer<Block>, UnsafeMutablePointer<UInt32>) {
-        let t = UnsafeMutablePointer<Block>.allocate(capacity: c)
-        t.initialize(repeating: Block(address: 0, size: 0, ticks: 0, stack: 0, thread: 0), count: c)
-        let ty = UnsafeMutablePointer<UInt32>.allocate(capacity: c)
-        ty.initialize(repeating: 0, count: c)
-        return (t, ty)
+        // Zero bytes are empty entries (address 0) and type 0.
+        (LargeAllocation.allocateZeroed(Block.self, capacity: c), LargeAllocation.allocateZeroed(UInt32.self, capacity: c))
     }
 
     func deallocate() {
-        table.deallocate()
-        types.deallocate()
+        LargeAllocation.deallocate(table, capacity: mask + 1)
+        LargeAllocation.deallocate(types, capacity: mask + 1)
     }
 
     @inline(__always)
@@ -121,10 +122,29 @@ public struct LiveHeap {
         return removed
     }
 
-    /// Loads the entry an operation on `address` starts at (a prefetch: no branches; the result
-    /// means nothing).
+    /// Prefetches the entries an operation on `address` starts at: its home entry and the one after
+    /// it (a free's backward shift reads on to the cluster's end; with two 32-byte entries a line,
+    /// the next entry of an odd home is in the next line).
     @inline(__always)
-    func touch(_ address: UInt64) -> UInt64 { table[home(address)].address }
+    func prefetch(_ address: UInt64) {
+        let p = table + home(address)
+        alloctrace_prefetch(p)
+        alloctrace_prefetch(p + 1)
+    }
+
+    /// The stack of the block at `address` if it is among the first entries of its probe (0 when
+    /// not found there): a hint for prefetching, cheap once the entry was prefetched.
+    @inline(__always)
+    func peekStack(_ address: UInt64) -> UInt32 {
+        var i = home(address)
+        for _ in 0..<4 {
+            let x = table[i].address
+            if x == address { return table[i].stack }
+            if x == 0 { return 0 }
+            i = (i &+ 1) & mask
+        }
+        return 0
+    }
 
     @inline(never)
     private mutating func addZero(_ block: Block, type: UInt32) -> Block? {
@@ -158,8 +178,8 @@ public struct LiveHeap {
             table[i] = oldTable[k]
             types[i] = oldTypes[k]
         }
-        oldTable.deallocate()
-        oldTypes.deallocate()
+        LargeAllocation.deallocate(oldTable, capacity: oldCapacity)
+        LargeAllocation.deallocate(oldTypes, capacity: oldCapacity)
     }
 
     /// Calls `body` with each live block and its Swift type id (0 for none).

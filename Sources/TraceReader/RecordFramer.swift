@@ -25,6 +25,10 @@ final class RecordFramer {
     static let maxRecordLength = 1 << 28
     static let initialCapacity = 4 << 20
     static let minimumFree = 128 << 10
+    /// Decompressed at most per fill (unless a record needs more): the first records are ready, and
+    /// opening a trace (which reads only the process record) is done, after this much rather than a
+    /// whole window (4 MiB, 10 ms, that a replay then decompressed again).
+    static let fillStep = 256 << 10
 
     /// `source` nil: there is no data (the file ends inside its header).
     init(source: ZstdInput?, path: String) {
@@ -100,7 +104,8 @@ final class RecordFramer {
             start = 0
             capacity = newCapacity
         }
-        let n = try source.decompress(into: buffer + end, capacity: capacity - end)
+        let n = try source.decompress(into: buffer + end,
+                                      capacity: min(capacity - end, max(RecordFramer.fillStep, needed - (end - start))))
         if n == 0 { ended = true }
         end += n
     }

@@ -36,6 +36,18 @@ public final class StackResolver {
         return frames
     }
 
+    /// The innermost user frame of `stack` (the first of `frames(stack)`), symbolizing only the
+    /// return addresses up to it: a report that names sites without their stacks then loads no debug
+    /// information for the modules further out (e.g. libc's, tens of milliseconds, for `main`'s caller).
+    public func innermostUserFrame(_ stack: UInt32) -> Frame? {
+        if let known = framesCache[stack] { return known.first }
+        guard let ips = reader.stacks.frames(stack) else { return nil }
+        for ip in ips {
+            for f in symbolizer.frames(for: ip) where !StackResolver.isAllocatorFrame(f) { return f }
+        }
+        return nil
+    }
+
     /// The return addresses of `stack`, innermost first, without the allocator's own.
     public func userAddresses(_ stack: UInt32) -> [UInt64] {
         guard var ips = reader.stacks.frames(stack) else { return [] }
@@ -48,13 +60,13 @@ public final class StackResolver {
     public func function(_ stack: UInt32) -> String {
         if stack == 0 { return "(no stack)" }
         guard reader.stacks.frames(stack) != nil else { return "(unknown stack \(stack))" }
-        guard let f = frames(stack).first else { return "(allocator)" }
+        guard let f = innermostUserFrame(stack) else { return "(allocator)" }
         return StackResolver.shortName(f)
     }
 
     /// `function at file:line` for the innermost user frame.
     public func location(_ stack: UInt32) -> String {
-        guard let f = frames(stack).first else { return function(stack) }
+        guard let f = innermostUserFrame(stack) else { return function(stack) }
         return StackResolver.describe(f)
     }
 

@@ -20,7 +20,8 @@ public struct SiteRow: Encodable {
         case stackID = "stack_id", peakBytes = "peak_bytes", leakedBytes = "leaked_bytes", leakedBlocks = "leaked_blocks"
     }
 
-    init(stack: UInt32, sites: SiteStatistics, resolver: StackResolver) {
+    /// `withStack`: symbolize the whole stack (else `stack` is left empty).
+    init(stack: UInt32, sites: SiteStatistics, resolver: StackResolver, withStack: Bool = true) {
         let i = Int(stack)
         function = resolver.function(stack)
         location = resolver.location(stack)
@@ -31,7 +32,7 @@ public struct SiteRow: Encodable {
         leakedBytes = sites.liveBytes[i]
         leakedBlocks = sites.liveBlocks[i]
         temporary = sites.temporary[i]
-        self.stack = resolver.frames(stack).map(StackResolver.describe)
+        self.stack = withStack ? resolver.frames(stack).map(StackResolver.describe) : []
     }
 }
 
@@ -77,7 +78,9 @@ public struct SummaryReport: Encodable {
         case topPeakSites = "top_peak_sites", topLeakedSites = "top_leaked_sites"
     }
 
-    public init(replay: HeapReplay, resolver: StackResolver?, topSites: Int = 3) {
+    /// `withStacks`: the sites' whole stacks (JSON shows them; the text only the innermost user frame,
+    /// so without them only the modules of those frames are symbolized).
+    public init(replay: HeapReplay, resolver: StackResolver?, topSites: Int = 3, withStacks: Bool = true) {
         let f = replay.figures
         let r = replay.reader
         let s = replay.replaySummary
@@ -120,10 +123,10 @@ public struct SummaryReport: Encodable {
             let stacks = sites.stacks
             topPeakSites = stacks.filter { sites.peak(Int($0)) > 0 }
                 .sorted { (sites.peak(Int($0)), $1) > (sites.peak(Int($1)), $0) }
-                .prefix(topSites).map { SiteRow(stack: $0, sites: sites, resolver: resolver) }
+                .prefix(topSites).map { SiteRow(stack: $0, sites: sites, resolver: resolver, withStack: withStacks) }
             topLeakedSites = stacks.filter { sites.liveBytes[Int($0)] > 0 }
                 .sorted { (sites.liveBytes[Int($0)], $1) > (sites.liveBytes[Int($1)], $0) }
-                .prefix(topSites).map { SiteRow(stack: $0, sites: sites, resolver: resolver) }
+                .prefix(topSites).map { SiteRow(stack: $0, sites: sites, resolver: resolver, withStack: withStacks) }
             warnings = resolver.warnings
         } else {
             topPeakSites = []

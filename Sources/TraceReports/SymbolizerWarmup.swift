@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Symbolication
+import Synchronization
 import TraceReader
 
 /// Loads, on a thread of its own while a replay runs, the debug information the report will need,
@@ -12,20 +13,28 @@ import TraceReader
 ///
 /// `start(for:)` runs between a replay's callbacks (it copies the reader's modules and stacks so far:
 /// the modules mapped at start, the stacks of the first events); the thread makes a `Symbolizer` for
-/// those modules and symbolizes one return address in each module the stacks use. `take(for:)` waits
-/// for it and hands the `Symbolizer` over, unless the trace's modules changed since (then it is
-/// dropped and a fresh one made). A `Symbolizer` is used by one thread at a time: the warm-up's
-/// thread until it ends, then the reports'.
+/// those modules and symbolizes one return address in each module the stacks use, most likely needed
+/// first: the modules holding the most innermost frames (where a report's sites are named). Once the
+/// replay is over (`waitForAll`, `take(for:)`) it stops after the module in hand: what a report
+/// still needs it then loads itself, and nothing it does not (a short trace's replay ends long before
+/// every module's debug information would be read). `take(for:)` waits for it and hands the
+/// `Symbolizer` over, unless the trace's modules changed since (then it is dropped and a fresh one
+/// made). A `Symbolizer` is used by one thread at a time: the warm-up's thread until it ends, then
+/// the reports'.
 public final class SymbolizerWarmup: @unchecked Sendable {
     /// What the thread reads and writes: the copies it works from, and its result (read after the
     /// thread is joined).
     private final class Work: @unchecked Sendable {
         let modules: [TraceModule]
         let stacks: StackTable
+        let leafModulesOnly: Bool
         var symbolizer: Symbolizer?
-        init(_ modules: [TraceModule], _ stacks: StackTable) {
+        /// Set when the replay is over: load no further module.
+        let stop = Atomic<Bool>(false)
+        init(_ modules: [TraceModule], _ stacks: StackTable, leafModulesOnly: Bool) {
             self.modules = modules
             self.stacks = stacks
+            self.leafModulesOnly = leafModulesOnly
         }
     }
 
@@ -44,16 +53,16 @@ public final class SymbolizerWarmup: @unchecked Sendable {
     /// How many stack nodes are looked at for the modules they use.
     static let sampledNodes = 4096
 
-    private init?(modules: [TraceModule], stacks: StackTable) {
+    private init?(modules: [TraceModule], stacks: StackTable, leafModulesOnly: Bool) {
         // The Symbolizer clears DEBUGINFOD_URLS. Do it here, on the calling thread, so that the
         // warm-up's own unsetenv finds nothing to change while other threads may read the environment.
         unsetenv("DEBUGINFOD_URLS")
-        work = Work(modules, stacks)
+        work = Work(modules, stacks, leafModulesOnly: leafModulesOnly)
         let context = Unmanaged.passRetained(work).toOpaque()
         var t = pthread_t()
         let rc = pthread_create(&t, nil, { context in
             let work = Unmanaged<Work>.fromOpaque(context!).takeRetainedValue()
-            work.symbolizer = SymbolizerWarmup.warm(work.modules, work.stacks)
+            work.symbolizer = SymbolizerWarmup.warm(work)
             return nil
         }, context)
         guard rc == 0 else {
@@ -63,19 +72,42 @@ public final class SymbolizerWarmup: @unchecked Sendable {
         thread = t
     }
 
-    /// The work of the thread: a Symbolizer with the debug information of the used modules loaded.
-    private static func warm(_ modules: [TraceModule], _ stacks: StackTable) -> Symbolizer {
-        let symbolizer = Symbolizer(modules: modules)
-        var seen = Set<Int>()
+    /// The work of the thread: a Symbolizer with the debug information of the used modules loaded
+    /// (until told to stop).
+    private static func warm(_ work: Work) -> Symbolizer {
+        let symbolizer = Symbolizer(modules: work.modules)
+        for ip in addressesToWarm(work.modules, work.stacks, leafModulesOnly: work.leafModulesOnly) {
+            if work.stop.load(ordering: .relaxed) { break }
+            _ = symbolizer.frames(for: ip)
+        }
+        return symbolizer
+    }
+
+    /// One return address in each module the sampled stack nodes use: modules by how many leaves
+    /// (innermost frames) they hold, most first, then (unless `leafModulesOnly`) the others in order
+    /// of appearance.
+    static func addressesToWarm(_ modules: [TraceModule], _ stacks: StackTable, leafModulesOnly: Bool) -> [UInt64] {
+        var nodes: [(id: UInt32, node: StackNode, module: Int)] = []
+        var parents = Set<UInt32>()
         var id: UInt32 = 1
-        while id <= UInt32(sampledNodes), seen.count < modules.count {
-            if let node = stacks.node(id), let m = modules.firstIndex(where: { $0.contains(node.ip) }),
-               seen.insert(m).inserted {
-                _ = symbolizer.frames(for: node.ip)
+        while id <= UInt32(sampledNodes) {
+            if let node = stacks.node(id), let m = modules.firstIndex(where: { $0.contains(node.ip) }) {
+                nodes.append((id, node, m))
+                parents.insert(node.parent)
             }
             id += 1
         }
-        return symbolizer
+        var firstSeen: [Int: Int] = [:]
+        var ip: [Int: UInt64] = [:]
+        var leaves: [Int: Int] = [:]
+        for (rank, n) in nodes.enumerated() {
+            if firstSeen[n.module] == nil { firstSeen[n.module] = rank; ip[n.module] = n.node.ip }
+            if !parents.contains(n.id) { leaves[n.module, default: 0] += 1 }
+        }
+        let order = firstSeen.keys.filter { !leafModulesOnly || leaves[$0] != nil }.sorted {
+            (leaves[$0] ?? 0, firstSeen[$1]!) > (leaves[$1] ?? 0, firstSeen[$0]!)
+        }
+        return order.map { ip[$0]! }
     }
 
     private static func locked<T>(_ body: () -> T) -> T {
@@ -85,11 +117,15 @@ public final class SymbolizerWarmup: @unchecked Sendable {
     }
 
     /// Starts warming up for `reader` (once per reader). Call on the thread that replays it, between
-    /// callbacks.
-    public static func start(for reader: TraceReader) {
+    /// callbacks. `leafModulesOnly`: for a report that names sites by their innermost user frame
+    /// only, just the modules holding innermost frames; the others' debug information (libc's is
+    /// ~40 ms of decompression, under `main` in every stack) would mostly be read for nothing, taking
+    /// a core from the replay meanwhile (churn and threads: ~10% of the wall time).
+    public static func start(for reader: TraceReader, leafModulesOnly: Bool = false) {
         let key = ObjectIdentifier(reader)
         guard locked({ pending[key] == nil }) else { return }
-        guard let warmup = SymbolizerWarmup(modules: reader.modules, stacks: reader.stacks) else { return }
+        guard let warmup = SymbolizerWarmup(modules: reader.modules, stacks: reader.stacks,
+                                            leafModulesOnly: leafModulesOnly) else { return }
         locked { pending[key] = warmup }
     }
 
@@ -99,6 +135,7 @@ public final class SymbolizerWarmup: @unchecked Sendable {
     public static func waitForAll() {
         let running = locked { () -> [SymbolizerWarmup] in
             let all = pending.values.filter { !$0.joined }
+            for w in all { w.work.stop.store(true, ordering: .relaxed) }
             for w in all { w.joined = true }
             return all
         }
@@ -109,6 +146,7 @@ public final class SymbolizerWarmup: @unchecked Sendable {
     /// ones it was made for; waits for the warm-up to end.
     static func take(for reader: TraceReader) -> Symbolizer? {
         guard let warmup = locked({ pending.removeValue(forKey: ObjectIdentifier(reader)) }) else { return nil }
+        warmup.work.stop.store(true, ordering: .relaxed)
         let join = locked { () -> Bool in
             defer { warmup.joined = true }
             return !warmup.joined

@@ -1,6 +1,10 @@
 import ArgumentParser
 
 /// The `alloctrace` command: records heap allocations of a program and answers questions about them.
+///
+/// Every subcommand names itself (`commandName`): ArgumentParser otherwise derives each name from
+/// `String(describing: Self.self)`, whose protocol-conformance lookups scan every loaded image's
+/// conformances (Foundation's too), about half of each run's start-up.
 public struct AllocTraceCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "alloctrace",

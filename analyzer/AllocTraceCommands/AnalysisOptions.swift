@@ -13,14 +13,16 @@ struct OutputOptions: ParsableArguments {
 
 /// Opens a trace and replays it, turning every failure into one clear line.
 enum Analysis {
-    static func replay(_ path: String, _ request: ReplayRequest) throws -> HeapReplay {
+    /// `innermostFramesOnly`: the report names sites by their innermost user frame only (the
+    /// debug information loaded meanwhile is then that of the modules holding innermost frames).
+    static func replay(_ path: String, _ request: ReplayRequest, innermostFramesOnly: Bool = false) throws -> HeapReplay {
         let reader: TraceReader
         do { reader = try TraceReader(path: path) } catch { throw CommandError(error.description) }
         let replay = HeapReplay(reader: reader, request: request)
         // Reports that name sites load the trace's debug information meanwhile, on another thread
         // (done with by the time the replay is: the process may exit right after).
         if request.sites || !request.moments.isEmpty {
-            replay.definitionsAvailable = { SymbolizerWarmup.start(for: $0) }
+            replay.definitionsAvailable = { SymbolizerWarmup.start(for: $0, leafModulesOnly: innermostFramesOnly) }
         }
         defer { SymbolizerWarmup.waitForAll() }
         let terminal = isatty(2) != 0

@@ -6,6 +6,7 @@ import TraceReports
 /// strong references from a root to each object asked for.
 struct Chains: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "chains",
         abstract: "The shortest chain of strong references from a root to objects (objgraph's find_backref_chain).",
         discussion: """
             A root is a global variable, a thread's stack or other anonymous memory (thread-local \

@@ -5,6 +5,7 @@ import TraceReports
 /// `alloctrace cycles TRACE [--at MARK|end]`: leaked retain cycles, folded.
 struct Cycles: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "cycles",
         abstract: "Leaked cycles: objects held only by each other through strong references (retain cycles).",
         discussion: """
             Each cycle shows its member types and the references that close it \

@@ -5,6 +5,7 @@ import TraceReports
 /// `alloctrace diff A [B]`: two traces, or two moments of one, side by side.
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "diff",
         abstract: "Compare two traces (or two moments of one) by type and by site: new, gone, larger, smaller.",
         discussion: "alloctrace diff A.atrace B.atrace [--at MOMENT]   or   alloctrace diff A.atrace --from M1 --to M2"
     )

@@ -8,6 +8,7 @@ import Glibc
 /// `alloctrace dump TRACE [--raw]`: every record and event of a trace, one per line.
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "dump",
         abstract: "Print every record and event of a trace, one per line.",
         discussion: """
             Events are shown in time order across threads (as released at each sync); --raw shows \

@@ -9,6 +9,7 @@ struct Export: ParsableCommand {
     }
 
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Export for other viewers: pprof (go tool pprof, Pyroscope), massif (ms_print, massif-visualizer) or collapsed stacks (flamegraph.pl, inferno, speedscope)."
     )
 

@@ -5,6 +5,7 @@ import TraceReports
 /// `alloctrace flamegraph TRACE --by METRIC [-o FILE.svg]`: an interactive flame graph.
 struct Flamegraph: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "flamegraph",
         abstract: "A self-contained interactive SVG flame graph of allocations, bytes, peak, leaked or temporary."
     )
 

@@ -5,6 +5,7 @@ import TraceReports
 /// `alloctrace growth TRACE --from A --to B`: what grew between two moments, by type.
 struct Growth: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "growth",
         abstract: "Per type, live count and bytes at two moments and the increase (objgraph's show_growth).",
         discussion: "Moments are mark labels, #N for the N-th mark, seconds (2.5 or 2.5s), start or end."
     )

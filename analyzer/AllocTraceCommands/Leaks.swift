@@ -6,6 +6,7 @@ import TraceReports
 /// roots of the leaked structures.
 struct Leaks: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "leaks",
         abstract: "Blocks unreachable from any root, by type and by site, with the roots of leaked structures (like macOS leaks).",
         discussion: """
             Reachability follows every reference but weak ones. ROOT CYCLE: objects held only by \

@@ -6,6 +6,7 @@ import TraceReports
 /// `alloctrace lines TRACE SOURCE_FILE`: the source file with allocation figures on each line.
 struct Lines: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "lines",
         abstract: "A source file line by line: allocations made there (directly or inlined), bytes, bytes live at the peak, bytes never freed."
     )
 

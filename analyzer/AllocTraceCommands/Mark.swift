@@ -4,6 +4,7 @@ import Foundation
 /// `alloctrace mark PID [LABEL]`: marks this moment in a running traced process.
 struct Mark: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "mark",
         abstract: "Mark the current moment in a running traced process.",
         discussion: "The process must run under the recorder with its mark signal on (ALLOCTRACE_MARK_SIGNAL, default RTMAX-2)."
     )

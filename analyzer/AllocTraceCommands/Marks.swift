@@ -4,7 +4,7 @@ import TraceReports
 
 /// `alloctrace marks TRACE`: the marks of a trace with the live heap and RSS at each.
 struct Marks: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Every mark with its label, time, live heap and RSS.")
+    static let configuration = CommandConfiguration(commandName: "marks", abstract: "Every mark with its label, time, live heap and RSS.")
 
     @Argument(help: "A trace written by `alloctrace record`.")
     var trace: String

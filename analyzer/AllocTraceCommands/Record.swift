@@ -4,6 +4,7 @@ import Foundation
 /// `alloctrace record [options] -- PROGRAM ARGS...`: runs a program under the recorder.
 struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "record",
         abstract: "Run a program under the recorder and write its allocation trace.",
         discussion: """
             The program's stdin, stdout, stderr and exit status pass through unchanged (a death by \

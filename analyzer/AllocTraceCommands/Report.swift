@@ -5,6 +5,7 @@ import TraceReports
 /// `alloctrace report TRACE [-o FILE.html]`: everything on one self-contained page.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "One self-contained HTML page: summary, timeline, flame graphs, top sites, types at each mark, growth, leaks and cycles."
     )
 

@@ -5,6 +5,7 @@ import TraceReports
 /// `alloctrace retained TRACE [--at MARK|end]`: retained sizes from the dominator tree.
 struct Retained: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "retained",
         abstract: "Retained sizes: what would be freed if an object went, per object, per type and per root, largest first.",
         discussion: "From the dominator tree of the heap graph (weak references keep nothing). Needs a heap-graph snapshot."
     )

@@ -5,6 +5,7 @@ import TraceReports
 /// `alloctrace summary TRACE`: the whole trace in one page.
 struct Summary: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "summary",
         abstract: "Duration, calls, bytes, peak heap and RSS, leaks, temporaries, threads and the top sites."
     )
 
@@ -18,8 +19,9 @@ struct Summary: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
-            let report = SummaryReport(replay: replay, resolver: StackResolver(reader: replay.reader), topSites: top)
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true), innermostFramesOnly: !output.json)
+            let report = SummaryReport(replay: replay, resolver: StackResolver(reader: replay.reader), topSites: top,
+                                       withStacks: output.json)
             try Analysis.emit(report, json: output.json) { $0.text() }
         }
     }

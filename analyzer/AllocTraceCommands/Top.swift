@@ -6,7 +6,7 @@ extension SiteMetric: ExpressibleByArgument {}
 
 /// `alloctrace top TRACE --by METRIC`: allocation sites ranked, with their full stacks.
 struct Top: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Allocation sites ranked by allocations, bytes, peak, leaked or temporary.")
+    static let configuration = CommandConfiguration(commandName: "top", abstract: "Allocation sites ranked by allocations, bytes, peak, leaked or temporary.")
 
     @Argument(help: "A trace written by `alloctrace record`.")
     var trace: String

@@ -9,6 +9,7 @@ extension Moment: ExpressibleByArgument {
 /// `alloctrace types TRACE [--at MOMENT]`: live objects grouped by type, most common first.
 struct Types: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "types",
         abstract: "Live objects by type at a moment, most common first (objgraph's show_most_common_types).",
         discussion: "MOMENT is a mark's label, #N for the N-th mark, a time in seconds (2.5 or 2.5s), start or end."
     )
