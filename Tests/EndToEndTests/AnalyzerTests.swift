@@ -3,17 +3,9 @@ import Testing
 
 /// The analyzer's figures equal the samples' known truth, from real recordings.
 @Suite struct AnalyzerTests {
-    func json(_ args: [String]) throws -> [String: Any] {
-        let r = try Toolbox.run(Toolbox.alloctrace, args + ["--json"])
-        try #require(r.status == 0, "alloctrace \(args) failed: \(r.stderr)")
-        return try #require(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
-    }
-
-    func rows(_ object: [String: Any], _ key: String) -> [[String: Any]] {
-        (object[key] as? [[String: Any]]) ?? []
-    }
-
-    func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
+    func json(_ args: [String]) throws -> [String: Any] { try Toolbox.json(args) }
+    func rows(_ object: [String: Any], _ key: String) -> [[String: Any]] { Toolbox.rows(object, key) }
+    func int(_ v: Any?) -> Int { Toolbox.int(v) }
 
     @Test func summaryMatchesTheEntryPointSample() throws {
         let dir = try Toolbox.scratch("summary")

@@ -4,17 +4,9 @@ import Testing
 /// chains, leaks, cycles and retained on heap-graph snapshots of real recordings of the samples
 /// (samples/README.md: `samples graph`, `sample-graph`, `sample-graph threads`).
 @Suite struct HeapGraphTests {
-    func json(_ args: [String]) throws -> [String: Any] {
-        let r = try Toolbox.run(Toolbox.alloctrace, args + ["--json"])
-        try #require(r.status == 0, "alloctrace \(args) failed: \(r.stderr)")
-        return try #require(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
-    }
-
-    func rows(_ object: [String: Any]?, _ key: String) -> [[String: Any]] {
-        (object?[key] as? [[String: Any]]) ?? []
-    }
-
-    func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
+    func json(_ args: [String]) throws -> [String: Any] { try Toolbox.json(args) }
+    func rows(_ object: [String: Any]?, _ key: String) -> [[String: Any]] { Toolbox.rows(object, key) }
+    func int(_ v: Any?) -> Int { Toolbox.int(v) }
     func str(_ v: Any?) -> String { (v as? String) ?? "" }
 
     static let cycles = 10

@@ -24,7 +24,7 @@ import Testing
         return parser.parse()
     }
 
-    func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
+    func int(_ v: Any?) -> Int { Toolbox.int(v) }
 
     /// 1234567 as "1,234,567".
     func grouped(_ n: Int) -> String {
