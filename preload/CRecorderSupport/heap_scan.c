@@ -6,7 +6,6 @@
 
 #include <elf.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -144,8 +143,6 @@ static void at_add_anonymous(uint64_t lo, uint64_t hi, const char *perms, const 
     uint32_t kind = heap ? AT_REGION_HEAP : (stack ? AT_REGION_STACK : AT_REGION_ANON);
     list->n = at_add_foreign(list->out, list->n, list->max, lo, hi, kind, kind == AT_REGION_STACK ? 1 : 0);
 }
-
-int at_collect_regions(at_region *out, int max) { return at_collect_regions_after(out, max, 0); }
 
 int at_tls_regions(at_region *out, int max, const uint64_t *tps, const uint64_t *owners, int n) {
     uint64_t below = 0;

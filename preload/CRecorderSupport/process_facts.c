@@ -32,7 +32,6 @@ const unsigned char *at_find_build_id(const unsigned char *p, size_t len, size_t
 
 typedef struct { uint64_t ticks; int changed; int seen; } at_scan;
 
-static int at_module_keeps_frame_pointers(struct dl_phdr_info *info);
 static void at_publish_code_map(void);
 
 /* x86-64 static TLS (variant II): every thread's block of this module lies at the same distance
@@ -104,15 +103,11 @@ static int at_scan_one(struct dl_phdr_info *info, size_t size, void *arg) {
             }
         }
     }
-    const char *base = strrchr(m->path, '/');
-    base = base ? base + 1 : m->path;
-    m->is_libc = strncmp(base, "libc.so", 7) == 0;
     uint64_t self = (uint64_t)(uintptr_t)&at_capture_libunwind;
     int is_self = 0;
     for (uint32_t k = 0; k < m->nsegs; k++)
         if (self >= m->base + m->seg_vaddr[k] && self < m->base + m->seg_vaddr[k] + m->seg_memsz[k]) is_self = 1;
     m->is_self = (uint32_t)is_self;
-    m->frame_pointers = is_self || at_module_keeps_frame_pointers(info);
     m->eh_frame_hdr = NULL;
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME)
@@ -293,67 +288,6 @@ void at_refresh_thread_names(void) {
     }
 }
 
-/* ---- frame-pointer detection ------------------------------------------------------------------- */
-
-static uint64_t at_uleb(const uint8_t **p, const uint8_t *end) {
-    uint64_t v = 0;
-    int shift = 0;
-    while (*p < end) {
-        uint8_t b = *(*p)++;
-        if (shift < 64) v |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80)) break;
-    }
-    return v;
-}
-
-/* Judges from a module's .eh_frame whether its code keeps frame pointers: functions built that way
- * say "DW_CFA_def_cfa_register rbp" (0x0d 0x06) in their prologue's call-frame program. Most of
- * the FDEs do in such a module (crt and PLT stubs do not); almost none in a distribution library. */
-static int at_module_keeps_frame_pointers(struct dl_phdr_info *info) {
-    const ElfW(Phdr) *hdr = NULL;
-    for (int i = 0; i < info->dlpi_phnum; i++)
-        if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME) hdr = &info->dlpi_phdr[i];
-    if (!hdr || hdr->p_memsz < 8) return 0;
-    const uint8_t *h = (const uint8_t *)(info->dlpi_addr + hdr->p_vaddr);
-    /* .eh_frame_hdr: version 1, eh_frame_ptr encoded as pcrel sdata4 (0x1b) by every linker here */
-    if (h[0] != 1 || h[1] != 0x1b) return 0;
-    int32_t rel;
-    memcpy(&rel, h + 4, 4);
-    const uint8_t *p = h + 4 + rel;
-    /* the .eh_frame section ends where its PT_LOAD segment's file data ends at the latest */
-    const uint8_t *limit = NULL;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        const uint8_t *lo = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
-        if (ph->p_type == PT_LOAD && p >= lo && p < lo + ph->p_filesz) limit = lo + ph->p_filesz;
-    }
-    if (!limit) return 0;
-    unsigned fdes = 0, with_fp = 0;
-    while (p + 4 <= limit && fdes < 20000) {
-        uint32_t len;
-        memcpy(&len, p, 4);
-        if (len == 0 || len == 0xffffffffu) break;
-        const uint8_t *entry = p + 4, *end = entry + len;
-        if (end > limit) break;
-        uint32_t cie;
-        memcpy(&cie, entry, 4);
-        if (cie != 0) {
-            fdes++;
-            /* pc_begin, pc_range (sdata4 each), augmentation length, then the instructions */
-            const uint8_t *q = entry + 4 + 8;
-            uint64_t aug = at_uleb(&q, end);
-            q += aug;
-            for (; q + 1 < end && q < entry + 4 + 8 + 24; q++)
-                if (q[0] == 0x0d && q[1] == 0x06) { with_fp++; break; }
-        }
-        p = end;
-    }
-    /* any function keeping a frame pointer makes per-function checks worth it (an -O2 -fno-omit-
-     * frame-pointer program has crt stubs without); distribution libraries have ~2% */
-    return fdes > 0 && with_fp * 10 >= fdes * 2;
-}
-
 static int at_range_order(const void *a, const void *b) {
     const at_code_range *x = a, *y = b;
     return x->lo < y->lo ? -1 : x->lo > y->lo;
@@ -377,8 +311,6 @@ static void at_publish_code_map(void) {
             at_code_range *r = &map->ranges[map->count++];
             r->lo = m->base + m->seg_vaddr[k];
             r->hi = r->lo + m->seg_memsz[k];
-            r->frame_pointers = m->frame_pointers;
-            r->is_libc = m->is_libc;
             r->is_self = m->is_self;
             r->eh_frame_hdr = m->eh_frame_hdr;
             r->eh_lo = m->eh_lo;

@@ -22,7 +22,9 @@ void at_find_getattr(void) {
     at_g.getattr_hi = at_g.getattr_lo + (sym->st_size ? sym->st_size : 1);
 }
 
-void at_learn_stack(at_slot *s, void *const *frames, int n) {
+void at_learn_stack(void *const *frames, int n) {
+    at_slot *s = at_thread()->slot;
+    if (!s || __atomic_load_n(&s->stack_hi, __ATOMIC_ACQUIRE)) return;
     for (int i = 0; i < n; i++) {
         uint64_t ret = (uint64_t)(uintptr_t)frames[i];
         if (ret > at_g.getattr_lo && ret <= at_g.getattr_hi) return;   /* inside it: its lock is held */

@@ -40,8 +40,7 @@ int at_capture_auto_hashed(void **frames, int max, uint64_t *hash) {
         n = unw_backtrace(frames, max + 8 < AT_MAX_FRAMES ? max + 8 : AT_MAX_FRAMES);
         if (n < 0) n = 0;
         /* the CFI walk needs the thread's stack bounds: learn them once libunwind shows it is safe */
-        at_slot *s = at_thread()->slot;
-        if (s && !__atomic_load_n(&s->stack_hi, __ATOMIC_ACQUIRE)) at_learn_stack(s, frames, n);
+        at_learn_stack(frames, n);
         n = at_drop_own_frames(frames, n);
         if (n > max) n = max;
     }

@@ -63,8 +63,7 @@ int at_capture_verify(void **frames, int max) {
     if (nl < 0) nl = 0;
     /* as at_capture_auto does: without the bounds the CFI walk declines every stack, and there
      * would be nothing to compare */
-    at_slot *s = at_thread()->slot;
-    if (s && !__atomic_load_n(&s->stack_hi, __ATOMIC_ACQUIRE)) at_learn_stack(s, lib, nl);
+    at_learn_stack(lib, nl);
     nl = at_drop_own_frames(lib, nl);
     const void *const *use = (const void *const *)lib;
     int n = nl;

@@ -96,8 +96,6 @@ typedef struct at_module {
     uint8_t build_id[64];
     uint32_t build_id_len;
     uint32_t path_len;
-    uint32_t frame_pointers;   /* some of its code keeps frame pointers (judged from .eh_frame) */
-    uint32_t is_libc;          /* where threads start: a frame-pointer walk may end here */
     uint32_t is_self;          /* the recorder itself */
     const void *eh_frame_hdr;
     uint64_t eh_lo, eh_hi;     /* the loaded segment holding .eh_frame_hdr (and .eh_frame) */
@@ -106,13 +104,13 @@ typedef struct at_module {
     uint64_t tls_size;
 } at_module;
 
-/* Executable ranges of the loaded modules, sorted, for the frame-pointer walk. Rebuilt into a
+/* Executable ranges of the loaded modules, sorted, for the CFI walk. Rebuilt into a
  * fresh array whenever modules change and published with one pointer store (never freed: readers
  * in other threads may still hold the old one). */
 typedef struct at_code_range {
     uint64_t lo, hi;
     const void *eh_frame_hdr;  /* the module's .eh_frame_hdr in memory, or NULL */
-    uint32_t frame_pointers, is_libc, is_self, reserved;
+    uint32_t is_self, reserved;
     uint64_t eh_lo, eh_hi;     /* every read of call-frame information stays inside */
 } at_code_range;
 /* generation: bumped on every publish, so rules cached for an unloaded module's addresses expire */
@@ -326,9 +324,6 @@ typedef struct at_region {
     uint64_t owner;            /* module id, or thread index (AT_OWNER_TID | tid: a thread without a slot) */
 } at_region;
 #define AT_OWNER_TID (1ull << 32)
-/* Writable memory worth scanning, sorted: modules' writable segments, thread stacks, anonymous
- * memory; without the recorder's own mappings. Returns the count (at most `max`). Allocates nothing. */
-int at_collect_regions(at_region *out, int max);
 /* Takes the anonymous mapping each stopped thread's stack pointer lies in for its stack (threads
  * without a slot). `w` is a struct at_stw (stop_the_world.h). */
 struct at_stw;
@@ -336,7 +331,9 @@ void at_label_thread_stacks(at_region *regions, int count, struct at_stw *w);
 /* Static TLS areas [tp - largest module offset, tp) of the given thread pointers, as regions of kind
  * AT_REGION_TLS to list before the others; returns how many were written to `out`. */
 int at_tls_regions(at_region *out, int max, const uint64_t *tps, const uint64_t *owners, int n);
-/* Regions listed first (TLS), then the rest as at_collect_regions does. */
+/* Writable memory worth scanning, after the `first` regions already in `out` (TLS), sorted:
+ * modules' writable segments, thread stacks, anonymous memory; without the recorder's own
+ * mappings. Returns the count (at most `max`). Allocates nothing. */
 int at_collect_regions_after(at_region *out, int max, int first);
 /* The frames of a stack from (pc, sp) up to `hi`, by the return addresses found on it (a word
  * pointing right after a call instruction in a module's code): pcs[0] = pc, slots[0] = sp, then
@@ -355,8 +352,9 @@ size_t at_read_memory(uint64_t address, void *buffer, size_t length);
 /* thread_stack.c: the calling thread's stack bounds (0 while unknown) */
 void at_find_getattr(void);
 void at_note_stack(at_slot *s);
-/* Sets the bounds from pthread_getattr_np unless `frames` (a libunwind stack) is inside it. */
-void at_learn_stack(at_slot *s, void *const *frames, int n);
+/* Sets the calling thread's bounds, when still unknown, from pthread_getattr_np unless `frames`
+ * (its libunwind stack) is inside it. */
+void at_learn_stack(void *const *frames, int n);
 
 /* signal_view.c: the recorder's handlers, hidden from the program's sigaction/signal calls */
 struct sigaction;
