@@ -7,6 +7,7 @@ enum Config {
     static let defaultOutput: StaticString = "alloctrace.%n.%p.atrace"
 
     static func load() {
+        if let q = env("ALLOCTRACE_QUIET"), q.pointee == 0x31 { at_set_quiet(1) }
         G.pointee.unwind_mode = UInt32(UnwindMode.auto.rawValue)
         if let v = env("ALLOCTRACE_UNWIND") {
             if equals(v, "libunwind") { G.pointee.unwind_mode = UInt32(UnwindMode.libunwind.rawValue) }

@@ -13,7 +13,9 @@ enum Lifecycle {
         guard let paths = at_map(2 * pathMax), let marks = at_map(Int(maxPendingMarks) * 8),
               let slots = at_map(maxSlots * MemoryLayout<at_slot>.stride),
               let orphan = at_map(MemoryLayout<at_slot>.stride),
-              let modules = at_map(maxModules * MemoryLayout<at_module>.stride) else { return }
+              let modules = at_map(maxModules * MemoryLayout<at_module>.stride) else {
+            return at_report_start_failure("the recorder's tables")
+        }
         G.pointee.output_path = paths.assumingMemoryBound(to: CChar.self)
         G.pointee.exe_path = (paths + pathMax).assumingMemoryBound(to: CChar.self)
         G.pointee.mark_ticks = marks.assumingMemoryBound(to: UInt64.self)
@@ -24,11 +26,12 @@ enum Lifecycle {
         _ = readlink("/proc/self/exe", G.pointee.exe_path, pathMax - 1)
         Config.load()
         if let off = Config.env("ALLOCTRACE_DISABLE"), off.pointee == 0x31 { return }
+        if at_other_allocator_serves() != 0 { return }
         G.pointee.clock_kind = at_tsc_usable() != 0 ? UInt32(ClockKind.tsc.rawValue) : UInt32(ClockKind.monotonicNanoseconds.rawValue)
         // TSC ticks are ~0.35 ns: a 64th keeps the order any two threads can observe (a cache line
         // takes longer to move between cores) and saves a byte of entropy per event
         G.pointee.tick_shift = G.pointee.clock_kind == UInt32(ClockKind.tsc.rawValue) ? 6 : 0
-        guard StackTable.setUp(), TypeTable.setUp() else { return }
+        guard StackTable.setUp(), TypeTable.setUp() else { return at_report_start_failure("the stack and type tables") }
         at_find_self_text()
         at_find_getattr()
         G.pointee.type_capture = UInt32(at_install_swift_hook())
@@ -37,12 +40,17 @@ enum Lifecycle {
         _ = at_refresh_modules(G.pointee.start_ticks)
         G.pointee.fd = at_open_output(G.pointee.output_path, 1)
         if G.pointee.fd < 0 { return }
-        guard Writer.open() else { return }
+        guard Writer.open() else {
+            if at_trace_fd_intact(G.pointee.fd) != 0 { close(G.pointee.fd) }
+            G.pointee.fd = -1
+            return at_report_start_failure("the trace writer")
+        }
         Writer.processRecord()
         _ = ThreadSlots.register(t)                  // the main thread is thread 1
         ThreadSlots.prepare(G.pointee.orphan, tid: 0)
         at_store32(&G.pointee.orphan.pointee.state, UInt32(AT_SLOT_ACTIVE))
         at_install_fork_handlers()
+        at_forget_swift_crash_handlers()
         at_install_signal_handlers()
         at_store32(&G.pointee.status, UInt32(AT_RECORDING))
         at_start_writer_thread()
@@ -79,7 +87,8 @@ enum Lifecycle {
             if reason == 0 && G.pointee.heap_graph & 2 != 0 { HeapCapture.capture(.exit, writerLockHeld: true) }
             Writer.round(sync: true)
             Writer.endRecord(reason: reason, status: status)
-            close(G.pointee.fd)
+            // never a descriptor the program reused for a file of its own
+            if at_trace_fd_intact(G.pointee.fd) != 0 { close(G.pointee.fd) }
             G.pointee.fd = -1
         }
     }
@@ -131,7 +140,7 @@ enum Lifecycle {
         G.pointee.writer_started = 0
         G.pointee.writer_sleeping = 0
         if at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
-        if G.pointee.fd >= 0 { close(G.pointee.fd) }
+        if at_trace_fd_intact(G.pointee.fd) != 0 { close(G.pointee.fd) }
         G.pointee.fd = -1
         Writer.cctx = nil   // the parent's compressor state may be mid-write: leave it
         var queued = BufferPool.takeQueue()

@@ -76,17 +76,23 @@ enum Writer {
         while true {
             var output = ZSTD_outBuffer(dst: out, size: outCapacity, pos: 0)
             let remaining = ZSTD_compressStream2(cctx, &output, &input, mode)
-            if ZSTD_isError(remaining) != 0 { return fail("compression failed") }
+            if ZSTD_isError(remaining) != 0 { return fail("compression failed", memory: true) }
+            if output.pos > 0 && at_trace_fd_intact(G.pointee.fd) == 0 {
+                // the program closed the trace's descriptor (close_range, dup2) and may have
+                // opened a file of its own under its number: not one more byte goes there
+                G.pointee.fd = -1
+                return fail("the program closed the trace file's descriptor")
+            }
             if output.pos > 0 && at_write_all(G.pointee.fd, out, output.pos) != 0 {
-                return fail("writing the trace failed; recording stops, the program goes on")
+                return fail("writing the trace failed")
             }
             if mode == ZSTD_e_continue ? input.pos == input.size : remaining == 0 { return }
         }
     }
 
-    static func fail(_ why: StaticString) {
+    static func fail(_ why: StaticString, memory: Bool = false) {
         failed = true
-        why.withUTF8Buffer { b in b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { at_message($0) } }
+        why.withUTF8Buffer { b in b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { at_report_writer_failure($0, memory ? 1 : 0) } }
         at_store32(&G.pointee.status, UInt32(AT_FINISHED))
     }
 

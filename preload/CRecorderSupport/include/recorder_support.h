@@ -366,6 +366,19 @@ const struct sigaction *at_program_disposition(int sig);
 void at_run_spilled(void (*body)(void *), void *context);
 static inline uint64_t at_stack_pointer(void) { return (uint64_t)(uintptr_t)__builtin_frame_address(0); }
 
+/* target_guard.c: keeping out of the program's way (its files, fds, crash output, allocator, exit) */
+void at_set_quiet(int quiet);               /* ALLOCTRACE_QUIET=1 (record -q): no messages */
+int at_is_quiet(void);
+void at_trace_fd_remember(int fd);          /* the trace file's identity, at open */
+int at_trace_fd_intact(int fd);             /* 1 while fd is still the trace file */
+void at_note_map_failure(size_t bytes, int err);
+void at_report_start_failure(const char *what);   /* one message naming the address-space limit */
+void at_report_writer_failure(const char *what, int maybe_memory);
+int at_other_allocator_serves(void);        /* 1 (and a message) when malloc is not ours */
+void at_forget_swift_crash_handlers(void);  /* libswiftCore's backtracer, in a non-Swift program */
+void at_note_thread_exit(void);
+int at_writer_alone(void);                  /* main called pthread_exit and only the writer is left */
+
 /* ---- Swift object types ---------------------------------------------------------------------- */
 /* Installs the _swift_allocObject hook when libswiftCore's retain adapter can be repaired safely;
  * returns TraceFormat.SwiftTypeCapture (1 hook, 2 interpose). */
