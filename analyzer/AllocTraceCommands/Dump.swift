@@ -53,6 +53,10 @@ struct Dump: ParsableCommand {
             out.text("complete: no (the trace was cut short: \(summary.cutShortReason ?? "unknown reason"))")
         }
         out.endLine()
+        if !summary.complete {
+            out.flush()
+            printNote("warning: \(trace): the trace was cut short (\(summary.cutShortReason ?? "no end record")); the dump shows what it holds")
+        }
     }
 }
 
