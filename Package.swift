@@ -92,6 +92,8 @@ let package = Package(
                           cxxSettings: [.headerSearchPath("../../../include")]),
         .executableTarget(name: "sample-graph", path: "samples/c/graph",
                           cSettings: [.headerSearchPath("../../../include")]),
+        .executableTarget(name: "sample-hostile", path: "samples/c/hostile",
+                          cSettings: [.headerSearchPath("../../../include")], linkerSettings: [.linkedLibrary("pthread")]),
 
         // --- tests ---------------------------------------------------------------------------
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "TraceReader", "CZstd"], path: "Tests/TraceFormatTests"),
