@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,28 @@ int at_trace_fd_intact(int fd) {
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) return 0;
     return st.st_dev == at_trace_dev && st.st_ino == at_trace_ino;
+}
+
+/* Writes trace bytes without SIGXFSZ: past a file-size limit (ulimit -f) the write fails (the
+ * recorder stops with a message) instead of the signal killing the program from whichever thread
+ * wrote, its exit path included. A SIGXFSZ that the write raised is taken off again. */
+int at_write_trace(int fd, const void *data, size_t n) {
+    sigset_t xfsz, old, pending;
+    sigemptyset(&xfsz);
+    sigaddset(&xfsz, SIGXFSZ);
+    pthread_sigmask(SIG_BLOCK, &xfsz, &old);
+    sigpending(&pending);
+    int was_pending = sigismember(&pending, SIGXFSZ);
+    int rc = at_write_all(fd, data, n);
+    if (rc != 0 && !was_pending) {
+        sigpending(&pending);
+        if (sigismember(&pending, SIGXFSZ)) {
+            struct timespec zero = { 0, 0 };
+            sigtimedwait(&xfsz, NULL, &zero);
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
 }
 
 /* ---- descriptors the recorder's libraries open keep out of the program's low numbers -----------
@@ -198,6 +221,11 @@ void at_note_thread_exit(void) { if (at_is_thread_main()) __atomic_store_n(&at_m
 
 int at_writer_alone(void) {
     if (!__atomic_load_n(&at_main_gone, __ATOMIC_ACQUIRE)) return 0;
+    /* the writer thread only: once per 10 ms at most, however busy the other threads keep it */
+    static uint64_t last_ns;
+    uint64_t now = at_monotonic_ns();
+    if (now - last_ns < 10000000ull) return 0;
+    last_ns = now;
     char buf[2048];
     int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;

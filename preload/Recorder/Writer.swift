@@ -58,7 +58,7 @@ enum Writer {
             h[0] = m.0; h[1] = m.1; h[2] = m.2; h[3] = m.3; h[4] = m.4; h[5] = m.5; h[6] = m.6; h[7] = m.7
             h[8] = UInt8(TraceFileHeader.version & 0xFF)
             h[9] = UInt8(TraceFileHeader.version >> 8)
-            if at_write_all(G.pointee.fd, h.baseAddress, TraceFileHeader.size) != 0 { failed = true }
+            if at_write_trace(G.pointee.fd, h.baseAddress, TraceFileHeader.size) != 0 { failed = true }
         }
         let now = at_monotonic_ns()
         lastFlushNs = now
@@ -83,7 +83,7 @@ enum Writer {
                 G.pointee.fd = -1
                 return fail("the program closed the trace file's descriptor")
             }
-            if output.pos > 0 && at_write_all(G.pointee.fd, out, output.pos) != 0 {
+            if output.pos > 0 && at_write_trace(G.pointee.fd, out, output.pos) != 0 {
                 return fail("writing the trace failed")
             }
             if mode == ZSTD_e_continue ? input.pos == input.size : remaining == 0 { return }

@@ -371,6 +371,7 @@ void at_set_quiet(int quiet);               /* ALLOCTRACE_QUIET=1 (record -q): n
 int at_is_quiet(void);
 void at_trace_fd_remember(int fd);          /* the trace file's identity, at open */
 int at_trace_fd_intact(int fd);             /* 1 while fd is still the trace file */
+int at_write_trace(int fd, const void *data, size_t n);   /* at_write_all without SIGXFSZ */
 void at_note_map_failure(size_t bytes, int err);
 void at_report_start_failure(const char *what);   /* one message naming the address-space limit */
 void at_report_writer_failure(const char *what, int maybe_memory);
