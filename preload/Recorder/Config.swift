@@ -7,7 +7,6 @@ enum Config {
     static let defaultOutput: StaticString = "alloctrace.%n.%p.atrace"
 
     static func load() {
-        if let q = env("ALLOCTRACE_QUIET"), q.pointee == 0x31 { at_set_quiet(1) }
         G.pointee.unwind_mode = UInt32(UnwindMode.auto.rawValue)
         if let v = env("ALLOCTRACE_UNWIND") {
             if equals(v, "libunwind") { G.pointee.unwind_mode = UInt32(UnwindMode.libunwind.rawValue) }
@@ -38,6 +37,11 @@ enum Config {
             }
         }
         dst[pathMax - 1] = 0
+    }
+
+    /// ALLOCTRACE_QUIET=1 (record -q): no message of the recorder's; read before anything may fail.
+    static func loadQuiet() {
+        if let q = env("ALLOCTRACE_QUIET"), q.pointee == 0x31 { at_set_quiet(1) }
     }
 
     /// The pattern the output path came from, kept for fork children.

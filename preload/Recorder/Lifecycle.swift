@@ -10,6 +10,7 @@ enum Lifecycle {
         let t = T
         t.pointee.depth = 1
         defer { t.pointee.depth = 0 }
+        Config.loadQuiet()
         guard let paths = at_map(2 * pathMax), let marks = at_map(Int(maxPendingMarks) * 8),
               let slots = at_map(maxSlots * MemoryLayout<at_slot>.stride),
               let orphan = at_map(MemoryLayout<at_slot>.stride),
