@@ -94,6 +94,10 @@ import TraceReader
         #expect(traced.stderr == "")
         let t = try DecodedTrace(dir + "/t.atrace")
         #expect(t.summary.end?.status == 11)
+        // and when the recorder does not record at all (here: told not to)
+        let off = try Toolbox.run(program, ["segv"], environment: Toolbox.preloadEnvironment(output: dir + "/off.atrace", extra: ["ALLOCTRACE_DISABLE": "1"]))
+        #expect(off.status == 139)
+        #expect(off.stderr == "")
     }
 
     // 6. Small address-space limits: the program runs, and the message says what happened.

@@ -11,6 +11,8 @@ enum Lifecycle {
         t.pointee.depth = 1
         defer { t.pointee.depth = 0 }
         Config.loadQuiet()
+        // first, so a program that runs untraced (any failure below) keeps its crash output too
+        at_forget_swift_crash_handlers()
         guard let paths = at_map(2 * pathMax), let marks = at_map(Int(maxPendingMarks) * 8),
               let slots = at_map(maxSlots * MemoryLayout<at_slot>.stride),
               let orphan = at_map(MemoryLayout<at_slot>.stride),
@@ -51,7 +53,6 @@ enum Lifecycle {
         ThreadSlots.prepare(G.pointee.orphan, tid: 0)
         at_store32(&G.pointee.orphan.pointee.state, UInt32(AT_SLOT_ACTIVE))
         at_install_fork_handlers()
-        at_forget_swift_crash_handlers()
         at_install_signal_handlers()
         at_store32(&G.pointee.status, UInt32(AT_RECORDING))
         at_start_writer_thread()
