@@ -286,6 +286,20 @@ struct DumpPrinter {
             time(e.ticks, reader)
         case let .heapSnapshot(part):
             heapSnapshot(part, reader: reader, raw: raw)
+        case let .pythonCode(c):
+            text("python_code")
+            key("id"); decimal(UInt64(c.id))
+            key("file"); quoted(c.file)
+            key("name"); quoted(c.qualifiedName)
+            key("first_line"); decimal(UInt64(max(0, c.firstLine)))
+            key("line_table_bytes"); decimal(UInt64(c.lineTable.count))
+        case let .interpreter(i):
+            text("interpreter")
+            key("language"); text(i.language == 1 ? "cpython" : "language(\(i.language))")
+            key("version"); text(i.version)
+            key("frames"); text(i.frames == .python ? "python" : "native")
+            key("allocator"); text(i.pymalloc ? "pymalloc" : "malloc")
+            if !i.note.isEmpty { key("note"); quoted(i.note) }
         case let .typeLayout(l):
             text("type_layout")
             key("type"); decimal(UInt64(l.typeID))

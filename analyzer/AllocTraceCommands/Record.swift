@@ -83,6 +83,7 @@ struct Record: ParsableCommand {
         if let markSignal { env["ALLOCTRACE_MARK_SIGNAL"] = markSignal }
         if let zstdLevel { env["ALLOCTRACE_ZSTD_LEVEL"] = String(zstdLevel) }
         if let heapGraph { env["ALLOCTRACE_HEAP_GRAPH"] = heapGraph }
+        if let note = PythonEnvironment.prepare(&env, argv: argv), !quiet { printNote(note) }
 
         let child = try Spawner.spawn(argv, environment: env)
         let status = Spawner.wait(child)

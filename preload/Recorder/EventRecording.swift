@@ -24,6 +24,12 @@ enum EventRecording {
             if n > depth { n = depth }
             hash = at_stack_hash(frames, n)
         }
+        if PY.pointee.frames != 0 {
+            // a Python program: its Python frames go where the eval loop ran them
+            let scratch = UnsafeMutableRawPointer(frames + maxFrames) + StackTable.localBytes
+            let merged = at_python_merge(frames, n, Int32(maxFrames), scratch.assumingMemoryBound(to: UInt64.self))
+            if merged != n { n = merged; hash = at_stack_hash(frames, n) }
+        }
         // the orphan slot is shared by threads past their TLS destructor: no private cache there
         let local = s == G.pointee.orphan ? nil
             : UnsafeMutableRawPointer(frames + maxFrames).assumingMemoryBound(to: UInt64.self)

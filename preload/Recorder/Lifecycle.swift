@@ -35,6 +35,7 @@ enum Lifecycle {
         G.pointee.pid = getpid()
         stampStart()
         _ = at_refresh_modules(G.pointee.start_ticks)
+        at_python_setup()
         G.pointee.fd = at_open_output(G.pointee.output_path, 1)
         if G.pointee.fd < 0 { return }
         guard Writer.open() else { return }
@@ -158,6 +159,7 @@ enum Lifecycle {
         }
         StackTable.sealAfterFork()
         TypeTable.sealAfterFork()
+        at_python_after_fork()
         for i in 0..<Int(G.pointee.module_count) { at_module_at(UInt32(i)).pointee.announced = 0 }
         G.pointee.events_dropped = 0
         stampStart()

@@ -371,6 +371,47 @@ static inline uint64_t at_stack_pointer(void) { return (uint64_t)(uintptr_t)__bu
  * returns TraceFormat.SwiftTypeCapture (1 hook, 2 interpose). */
 int at_install_swift_hook(void);
 
+
+/* ---- Python frames (python_frames.c) ---------------------------------------------------------- */
+/* A Python frame in a stack: bit 63 set, the code object's id in bits 32-62, the byte offset of its
+ * current instruction in bits 0-30 (docs/FORMAT.md, "Python frames"). */
+#define AT_PY_FRAME_TAG (1ull << 63)
+#define AT_PY_SEGMENT_END (1ull << 31)   /* scratch only: the last frame of one eval-loop call */
+/* One code object's description, copied at first sight for the writer (python_code record). */
+typedef struct at_py_code {
+    uint32_t size;             /* of this entry, header included, 8-aligned */
+    uint32_t ready;            /* 0 being copied, 1 ready, 2 abandoned (fork) */
+    uint32_t id;
+    int32_t first_line;
+    uint32_t file_length, name_length, table_length, reserved;
+    /* then file (UTF-8), qualified name (UTF-8), line table (co_linetable's bytes) */
+} at_py_code;
+static inline const uint8_t *at_py_code_bytes(const at_py_code *c) { return (const uint8_t *)(c + 1); }
+typedef struct at_python {
+    uint32_t detected;         /* the process runs CPython */
+    uint32_t frames;           /* Python frames are recorded */
+    uint32_t version_hex;      /* PY_VERSION_HEX */
+    uint32_t pymalloc;         /* PYTHONMALLOC is not malloc: small objects are in pymalloc's arenas */
+    uint64_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault */
+    uint8_t *arena;            /* at_py_code entries */
+    uint64_t arena_used, arena_capacity;
+    uint64_t emitted;          /* the writer's position in the arena */
+    uint64_t codes_dropped;    /* code objects not described: the arena was full */
+    char note[160];            /* why frames are not recorded, when they are not */
+} at_python;
+extern at_python at_py;
+static inline at_python *at_pyp(void) { return &at_py; }
+/* Finds the interpreter (constructor time): version, offsets, tables. */
+void at_python_setup(void);
+/* Inserts the calling thread's Python frames into its native stack frames[0..<n] (at most `cap`
+ * in all), each segment before the eval-loop frame that ran it; `py` is scratch for AT_MAX_FRAMES
+ * words. Returns the new count. Only when at_py.frames. */
+int at_python_merge(void **frames, int n, int cap, uint64_t *py);
+/* The writer's next described code object, or NULL (none ready yet). */
+const at_py_code *at_python_next_code(void);
+/* In a fork child: describe every code object again in the child's trace. */
+void at_python_after_fork(void);
+
 /* ---- entry points implemented in Swift (preload/Recorder) ------------------------------------ */
 void *alloctrace_hook_malloc(size_t n);
 void alloctrace_hook_free(void *p);
