@@ -29,12 +29,13 @@ struct Growth: ParsableCommand {
     var limit: Int?
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var stacks: StackOptions
 
     func run() throws {
         try reportingErrors {
             let request = ReplayRequest(moments: [from, to], survivorsFrom: sites ? from : nil, survivorsUntil: sites ? to : nil)
             let replay = try Analysis.replay(trace, request)
-            let report = GrowthReport(replay: replay, resolver: StackResolver(reader: replay.reader), from: from, to: to,
+            let report = GrowthReport(replay: replay, resolver: stacks.resolver(replay.reader), from: from, to: to,
                                       sites: sites, all: all, limit: limit)
             try Analysis.emit(report, json: output.json) { $0.text() }
         }
