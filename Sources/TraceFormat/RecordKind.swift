@@ -59,6 +59,9 @@ public enum EventKind: UInt8, Sendable {
 
     /// Set on an allocation event's kind byte when a Swift type id follows the stack id.
     public static let typedFlag: UInt8 = 0x80
+    /// Set on a free event's kind byte (version 2) when a stack id follows the address: the Python
+    /// frames that freed the block.
+    public static let freeStackFlag: UInt8 = 0x80
 
     /// The allocation kinds that carry (address, size, stack[, alignment]).
     @inlinable public var isPlainAllocation: Bool { rawValue >= 1 && rawValue <= 7 }

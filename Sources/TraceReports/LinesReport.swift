@@ -11,10 +11,12 @@ public struct LinesReport: Encodable {
         public var bytes: UInt64
         public var peakBytes: UInt64
         public var leakedBytes: UInt64
+        /// Bytes freed by code on this line (Python programs: frees carry their Python frames).
+        public var freedBytes: UInt64 = 0
 
         enum CodingKeys: String, CodingKey {
             case line, source, allocations, bytes
-            case peakBytes = "peak_bytes", leakedBytes = "leaked_bytes"
+            case peakBytes = "peak_bytes", leakedBytes = "leaked_bytes", freedBytes = "freed_bytes"
         }
     }
 
@@ -45,7 +47,8 @@ public struct LinesReport: Encodable {
         var otherFiles: [String: UInt64] = [:]
         var touched: ClosedRange<Int>?
         let sites = replay.sites
-        for stack in sites.stacks {
+        let freeing = (0..<sites.freedBytes.count).filter { sites.freedBytes[$0] > 0 && sites.allocations[$0] == 0 }
+        for stack in sites.stacks + freeing.map(UInt32.init) {
             let i = Int(stack)
             // each line counts an allocation once, even when recursion puts it in the stack twice
             var seen = Set<Int>()
@@ -59,6 +62,7 @@ public struct LinesReport: Encodable {
                 touched = touched.map { min($0.lowerBound, line)...max($0.upperBound, line) } ?? line...line
             }
             for line in seen {
+                figures[line].freedBytes += sites.freedBytes[i]
                 figures[line].allocations += sites.allocations[i]
                 figures[line].bytes += sites.bytes[i]
                 figures[line].peakBytes += sites.peak(i)
@@ -120,12 +124,16 @@ public struct LinesReport: Encodable {
     }
 
     public func text() -> String {
-        var t = TextTable(["line", "allocs", "bytes", "at peak", "not freed", "source"], rightAligned: [0, 1, 2, 3, 4])
+        // a "freed" column only where the trace knows where frees were made (Python programs)
+        let frees = lines.contains { $0.freedBytes > 0 }
+        var t = TextTable(["line", "allocs", "bytes", "at peak", "not freed"] + (frees ? ["freed"] : []) + ["source"],
+                          rightAligned: frees ? [0, 1, 2, 3, 4, 5] : [0, 1, 2, 3, 4])
         for l in lines {
             let busy = l.allocations > 0
             t.add([String(l.line), busy ? Formatting.count(l.allocations) : "", busy ? Formatting.bytes(l.bytes) : "",
                    busy && l.peakBytes > 0 ? Formatting.bytes(l.peakBytes) : "",
-                   busy && l.leakedBytes > 0 ? Formatting.bytes(l.leakedBytes) : "", l.source])
+                   busy && l.leakedBytes > 0 ? Formatting.bytes(l.leakedBytes) : ""]
+                  + (frees ? [l.freedBytes > 0 ? Formatting.bytes(l.freedBytes) : ""] : []) + [l.source])
         }
         return "\(file)\n" + t.render()
     }

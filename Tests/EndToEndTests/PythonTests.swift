@@ -39,6 +39,10 @@ enum Interpreters {
         #expect(rows[1].1 == 2 && rows[1].2 == 8_000_008 && rows[1].3 == 8_000_000)
         #expect(rows[2].1 == 2 && rows[2].2 == 160_000_008 && rows[2].3 == 160_000_008)
         #expect(rows[0].1 == 0 && rows[3].1 == 0 && rows[4].1 == 0)
+        // `del b` on line 4 frees the 160 MB of items (frees carry their Python frames); each
+        // literal's 8 bytes are freed on its own line
+        let freed = Toolbox.rows(lines, "lines").map { Toolbox.int($0["freed_bytes"]) }
+        #expect(freed == [0, 8, 8, 160_000_000, 0])
 
         let top = try Toolbox.json(["top", trace, "--by", "peak", "--limit", "2"])
         let sites = Toolbox.rows(top, "rows")

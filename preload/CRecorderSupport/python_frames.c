@@ -184,16 +184,18 @@ static void describe(const char *code, uint32_t id) {
 }
 
 /* Per-thread front of the code table: the hot code objects of a thread hit here. */
-typedef struct { const void *code; uint64_t key; uint64_t id; } at_py_seen;
+typedef struct { const void *code; uint64_t table; uint64_t id; } at_py_seen;
 #define AT_PY_SEEN 64
 static __thread at_py_seen seen[AT_PY_SEEN] __attribute__((tls_model("initial-exec")));
 
 static uint64_t code_id(const char *code) {
-    uint64_t key = mix(mix(mix(mix((uint64_t)(uintptr_t)code, word(code, L->code_filename)),
-                               word(code, L->code_qualname)), word(code, L->code_linetable)),
-                       (uint64_t)*(const uint32_t *)(code + L->code_firstlineno)) | 1;
+    /* the thread's front: the same address with the same line-table object is the same code */
+    uint64_t table = word(code, L->code_linetable);
     at_py_seen *f = &seen[((uintptr_t)code >> 4) & (AT_PY_SEEN - 1)];
-    if (f->code == code && f->key == key) return f->id;
+    if (f->code == code && f->table == table) return f->id;
+    uint64_t key = mix(mix(mix(mix((uint64_t)(uintptr_t)code, word(code, L->code_filename)),
+                               word(code, L->code_qualname)), table),
+                       (uint64_t)*(const uint32_t *)(code + L->code_firstlineno)) | 1;
     uint32_t mask = AT_PY_CODE_SLOTS - 1, slot = (uint32_t)(key >> 20) & mask;
     for (uint32_t probe = 0; probe < 64; probe++, slot = (slot + 1) & mask) {
         uint64_t *e = code_slots + 2 * slot;
@@ -205,14 +207,14 @@ static uint64_t code_id(const char *code) {
                 if (id > 0x7FFFFFFF) return 0;
                 at_store64(e + 1, id);
                 describe(code, (uint32_t)id);
-                f->code = code; f->key = key; f->id = id;
+                f->code = code; f->table = table; f->id = id;
                 return id;
             }
         }
         if (k == key) {
             uint64_t id = 0;
             for (int spins = 0; spins < 1000 && (id = at_load64(e + 1)) == 0; spins++) at_pause();
-            if (id) { f->code = code; f->key = key; f->id = id; }
+            if (id) { f->code = code; f->table = table; f->id = id; }
             return id;
         }
     }
@@ -221,38 +223,129 @@ static uint64_t code_id(const char *code) {
 
 /* ---- frames ---------------------------------------------------------------------------------- */
 
-int at_python_merge(void **frames, int n, int cap, uint64_t *py) {
+/* ---- walking the frame chain ----------------------------------------------------------------- */
+
+/* A thread's successive allocations mostly share the outer part of their Python stacks. The last
+ * walk is kept per thread, outermost first: each frame's address, instruction pointer and
+ * `previous`, and what it gave (a token, 0 for a frame that gives none, AT_PY_SHIM for a C call's
+ * shim frame) with the hash of the tokens from the outermost through it. A new walk that meets a
+ * kept frame unchanged checks the rest of the chain with two loads a frame and reuses the rest. */
+#define AT_PY_LAST 128
+#define AT_PY_SHIM 1ull
+typedef struct {
+    uint32_t n;
+    uint64_t addr[AT_PY_LAST], instr[AT_PY_LAST], prev[AT_PY_LAST], token[AT_PY_LAST], hash[AT_PY_LAST];
+    uint8_t slot[256];           /* frame address -> index, checked against addr[] */
+} at_py_last;
+static __thread at_py_last last __attribute__((tls_model("initial-exec")));
+
+static inline uint32_t slot_of(uint64_t frame) { return (uint32_t)((frame * 0x9E3779B97F4A7C15ull) >> 56); }
+#define AT_PY_HASH_SEED 0x243F6A8885A308D3ull
+
+/* One frame's token: 0 when it gives none (an incomplete frame, an unknown code object). */
+static inline uint64_t frame_token(const at_py_layout *l, const char *frame, uint64_t instr, int *bad) {
+    uint64_t code = word(frame, l->frame_code);
+    if (!plausible(code) || (const void *)word((const void *)(uintptr_t)code, 8) != code_type) { *bad = 1; return 0; }
+    uint64_t start = code + (uint64_t)l->code_bytecode;
+    if (instr < start || instr - start >= (1u << 30)) return 0;
+    uint64_t id = code_id((const char *)(uintptr_t)code);
+    uint64_t t = id ? AT_PY_FRAME_TAG | (id << 32) | (instr - start) : 0;
+    if (t && l->frame_is_entry >= 0 && frame[l->frame_is_entry]) t |= AT_PY_SEGMENT_END;
+    return t;
+}
+
+/* The calling thread's Python frames into py[0..<return) (at most `room`), innermost first, with
+ * AT_PY_SEGMENT_END on the last frame each C call of the eval loop ran; *pyhash their hash. `e`
+ * is scratch for 4 x AT_PY_LAST words. */
+static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhash) {
+    const at_py_layout l = *L;       /* in registers: the stores below cannot alias it */
+    uint64_t *ea = e, *ei = e + AT_PY_LAST, *ep = e + 2 * AT_PY_LAST, *et = e + 3 * AT_PY_LAST;
+    int v = 0, joined = -1, bad = 0;
+    /* kept entries at or above `changed` differ from this chain: no join can use them */
+    uint32_t changed = last.n;
+    while (plausible(f) && v < AT_PY_LAST) {
+        const char *frame = (const char *)(uintptr_t)f;
+        uint64_t prev = word(frame, l.frame_previous), instr = word(frame, l.frame_instr);
+        uint32_t j = last.slot[slot_of(f)];
+        if (j < changed && last.addr[j] == f && last.instr[j] == instr && last.prev[j] == prev) {
+            /* the same frame in the same place: is the chain outside it unchanged too? */
+            uint64_t g = prev;
+            int k = (int)j - 1;
+            for (; k >= 0; k--) {
+                if (g != last.addr[k]) break;
+                const char *o = (const char *)(uintptr_t)g;
+                if (word(o, l.frame_instr) != last.instr[k] || word(o, l.frame_previous) != last.prev[k]) break;
+                g = last.prev[k];
+            }
+            if (k < 0) { joined = (int)j; break; }
+            changed = (uint32_t)k;
+        }
+        uint64_t t = frame[l.frame_owner] == AT_PY_OWNED_BY_CSTACK ? AT_PY_SHIM : frame_token(&l, frame, instr, &bad);
+        if (bad) break;
+        ea[v] = f; ei[v] = instr; ep[v] = prev; et[v] = t;
+        v++;
+        f = prev;
+    }
+    if (v == AT_PY_LAST && joined < 0) { last.n = 0; }
+    /* the kept outer part, then the new frames outwards-in: hashes and the kept walk */
+    int base = joined + 1;                         /* kept entries [0, base) */
+    uint64_t h = base ? last.hash[base - 1] : AT_PY_HASH_SEED;
+    if (base + v <= AT_PY_LAST && !(v == AT_PY_LAST && joined < 0)) {
+        for (int i = v - 1, at = base; i >= 0; i--, at++) {
+            uint64_t t = et[i];
+            if (t > AT_PY_SHIM) h = mix(h, t & ~AT_PY_SEGMENT_END);
+            last.addr[at] = ea[i]; last.instr[at] = ei[i]; last.prev[at] = ep[i];
+            last.token[at] = t; last.hash[at] = h;
+            last.slot[slot_of(ea[i])] = (uint8_t)at;
+        }
+        last.n = (uint32_t)(base + v);
+    } else {
+        for (int i = v - 1; i >= 0; i--) if (et[i] > AT_PY_SHIM) h = mix(h, et[i] & ~AT_PY_SEGMENT_END);
+        last.n = 0;
+    }
+    *pyhash = h;
+    /* tokens innermost first: the new frames, then the kept ones; a shim ends the segment of the
+     * frame inside it */
+    int m = 0;
+    for (int i = 0; i < v && m < room; i++) {
+        if (et[i] == AT_PY_SHIM) { if (m) py[m - 1] |= AT_PY_SEGMENT_END; }
+        else if (et[i]) py[m++] = et[i];
+    }
+    for (int k = base - 1; k >= 0 && m < room; k--) {
+        uint64_t t = last.token[k];
+        if (t == AT_PY_SHIM) { if (m) py[m - 1] |= AT_PY_SEGMENT_END; }
+        else if (t) py[m++] = t;
+    }
+    return m;
+}
+
+int at_python_frames(uint64_t *py, int room, uint64_t *hash) {
     void *ts = this_thread_state();
-    if (!ts || !plausible((uint64_t)(uintptr_t)ts)) return n;
+    if (!ts || !plausible((uint64_t)(uintptr_t)ts)) return 0;
     uint64_t f;
     if (L->ts_cframe >= 0) {
         uint64_t cf = word(ts, L->ts_cframe);
-        if (!plausible(cf)) return n;
+        if (!plausible(cf)) return 0;
         f = word((const void *)(uintptr_t)cf, L->cframe_current);
     } else {
         f = word(ts, L->cframe_current);
     }
-    /* the Python frames, innermost first; AT_PY_SEGMENT_END marks the last frame one C call of
-     * the eval loop ran (the outermost of its segment) */
-    int room = cap - n, m = 0;
-    for (int guard = 0; plausible(f) && m < room && guard < 4096; guard++) {
-        const char *frame = (const char *)(uintptr_t)f;
-        f = word(frame, L->frame_previous);
-        if (frame[L->frame_owner] == AT_PY_OWNED_BY_CSTACK) {
-            if (m) py[m - 1] |= AT_PY_SEGMENT_END;
-            continue;
-        }
-        uint64_t code = word(frame, L->frame_code);
-        if (!plausible(code) || (const void *)word((const void *)(uintptr_t)code, 8) != code_type) break;
-        uint64_t instr = word(frame, L->frame_instr);
-        uint64_t start = code + (uint64_t)L->code_bytecode;
-        if (instr >= start && instr - start < (1u << 30)) {
-            uint64_t id = code_id((const char *)(uintptr_t)code);
-            if (id) py[m++] = AT_PY_FRAME_TAG | (id << 32) | (instr - start);
-        }
-        if (L->frame_is_entry >= 0 && frame[L->frame_is_entry] && m) py[m - 1] |= AT_PY_SEGMENT_END;
-    }
-    if (m == 0) return n;
+    uint64_t pyhash;
+    int m = walk(f, room, py, py + AT_MAX_FRAMES, &pyhash);
+    /* the merged stack's key for StackTable: the native stack's hash and its Python frames (the
+     * merge is a function of both), so a stack already interned needs no merge at all */
+    if (m) *hash = at_stack_mix(*hash ^ (pyhash * 0xC2B2AE3D27D4EB4Full) ^ (uint64_t)m) | 1;
+    return m;
+}
+
+int at_python_stack(void **frames, int cap, uint64_t *py, uint64_t *hash) {
+    *hash = AT_PY_HASH_SEED;
+    int m = at_python_frames(py, cap, hash);
+    for (int i = 0; i < m; i++) frames[i] = (void *)(uintptr_t)(py[i] & ~AT_PY_SEGMENT_END);
+    return m;
+}
+
+int at_python_insert(void **frames, int n, const uint64_t *py, int m) {
     /* segment k (0: innermost) goes right before the k-th eval-loop frame; segments beyond the
      * native stack's last eval frame (a truncated native stack) go after its end. Filled from the
      * back, in place: only insertions, so the write position never passes the read position. */

@@ -403,10 +403,15 @@ extern at_python at_py;
 static inline at_python *at_pyp(void) { return &at_py; }
 /* Finds the interpreter (constructor time): version, offsets, tables. */
 void at_python_setup(void);
-/* Inserts the calling thread's Python frames into its native stack frames[0..<n] (at most `cap`
- * in all), each segment before the eval-loop frame that ran it; `py` is scratch for AT_MAX_FRAMES
- * words. Returns the new count. Only when at_py.frames. */
-int at_python_merge(void **frames, int n, int cap, uint64_t *py);
+/* The calling thread's Python frames into py[0..<return) (at most `room`), innermost first; `py`
+ * has room for AT_MAX_FRAMES + 512 words (scratch after the first AT_MAX_FRAMES). `hash`, the
+ * native stack's at_stack_hash, becomes the merged stack's StackTable key. Only when at_py.frames. */
+int at_python_frames(uint64_t *py, int room, uint64_t *hash);
+/* Only the Python frames (a free's stack): into frames[0..<return), with their StackTable key. */
+int at_python_stack(void **frames, int cap, uint64_t *py, uint64_t *hash);
+/* Inserts py[0..<m] into the native stack frames[0..<n] (room for n + m), each eval-loop call's
+ * frames before that call's _PyEval_EvalFrameDefault frame; returns n + m. */
+int at_python_insert(void **frames, int n, const uint64_t *py, int m);
 /* The writer's next described code object, or NULL (none ready yet). */
 const at_py_code *at_python_next_code(void);
 /* In a fork child: describe every code object again in the child's trace. */
