@@ -104,6 +104,15 @@ public final class StackResolver {
         return out.isEmpty ? f.function : out
     }
 
+    /// A frame's name in a flame graph or collapsed stacks: its short name, and for a Python frame
+    /// the file and line too (`my_func (my_func.py:3)`, as py-spy writes them), since every module's
+    /// top level is `<module>`.
+    public static func label(_ f: Frame) -> String {
+        guard f.isPython, let file = f.file else { return shortName(f) }
+        let base = file.split(separator: "/").last.map(String.init) ?? file
+        return "\(f.function) (\(base)" + (f.line.map { ":\($0)" } ?? "") + ")"
+    }
+
     public static func describe(_ f: Frame) -> String {
         var s = shortName(f)
         if let file = f.file {

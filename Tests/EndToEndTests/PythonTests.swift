@@ -119,7 +119,7 @@ enum Interpreters {
         let svg = dir + "/f.svg"
         #expect(try Toolbox.run(Toolbox.alloctrace, ["flamegraph", trace, "--by", "peak", "-o", svg]).status == 0)
         let picture = try String(contentsOfFile: svg, encoding: .utf8)
-        #expect(picture.contains("my_func"))
+        #expect(picture.contains("my_func (my_func.py:3)"))
         #expect(!picture.contains("list_repeat"))
         let pb = dir + "/p.pb.gz"
         #expect(try Toolbox.run(Toolbox.alloctrace, ["export", trace, "--format", "pprof", "-o", pb]).status == 0)
