@@ -385,6 +385,22 @@ struct DumpPrinter {
                     key("value"); hex(r.values[i])
                 }
             }
+        case let .pythonTypes(ts):
+            text("heap_snapshot python_types")
+            key("count"); decimal(UInt64(ts.count))
+            if raw {
+                for t in ts {
+                    endLine()
+                    text("  python_type")
+                    key("address"); hex(t.address)
+                    key("flags"); hex(t.flags)
+                    key("name"); quoted(t.name)
+                }
+            }
+        case let .pythonFacts(fs):
+            text("heap_snapshot python_facts")
+            key("count"); decimal(UInt64(fs.count))
+            key("dead"); decimal(UInt64(fs.filter(\.dead).count))
         case let .tlsLayout(ms):
             text("heap_snapshot tls_layout")
             key("count"); decimal(UInt64(ms.count))

@@ -34,12 +34,14 @@ typedef struct {
     int32_t frame_code, frame_previous, frame_instr, frame_owner, frame_is_entry;  /* is_entry: -1 */
     int32_t code_firstlineno, code_filename, code_qualname, code_linetable, code_bytecode;
     int32_t ascii_size, compact_size; /* sizeof(PyASCIIObject), sizeof(PyCompactUnicodeObject) */
+    int32_t runtime_finalizing;       /* _PyRuntime._finalizing */
+    int32_t ts_datastack_top;         /* PyThreadState.datastack_top; datastack_limit follows */
 } at_py_layout;
 
 static const at_py_layout layouts[] = {
-    {11, 56, 8, 32, 48, 56, 69, 68, 72, 112, 128, 136, 184, 48, 72},
-    {12, 56, 0, 0, 8, 56, 70, -1, 68, 112, 128, 136, 192, 40, 56},
-    {13, -1, 72, 0, 8, 56, 70, -1, 68, 112, 128, 136, 200, 40, 56},
+    {11, 56, 8, 32, 48, 56, 69, 68, 72, 112, 128, 136, 184, 48, 72, 24, 304},
+    {12, 56, 0, 0, 8, 56, 70, -1, 68, 112, 128, 136, 192, 40, 56, 24, 240},
+    {13, -1, 72, 0, 8, 56, 70, -1, 68, 112, 128, 136, 200, 40, 56, 608, 240},
 };
 static const at_py_layout *L;
 
@@ -124,6 +126,8 @@ void at_python_setup(void) {
     at_py.arena = at_map(AT_PY_ARENA_BYTES);
     if (!code_slots || !at_py.arena) return note("native stacks only: no memory for the code table", NULL);
     at_py.arena_capacity = AT_PY_ARENA_BYTES;
+    const char *runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
+    if (runtime) at_py.finalizing = (const uint64_t *)(runtime + L->runtime_finalizing);
     code_count = 1;
     at_py.frames = 1;
 }
@@ -372,6 +376,19 @@ int at_python_insert(void **frames, int n, const uint64_t *py, int m) {
         }
     }
     return n + m;
+}
+
+/* ---- heap-graph captures --------------------------------------------------------------------- */
+
+int at_python_dead_stack(uint64_t *lo, uint64_t *hi) {
+    if (!at_py.frames) return 0;
+    void *ts = this_thread_state();
+    if (!ts || !plausible((uint64_t)(uintptr_t)ts)) return 0;
+    uint64_t top = word(ts, L->ts_datastack_top), limit = word(ts, L->ts_datastack_top + 8);
+    if (!plausible(top) || !plausible(limit) || limit <= top || limit - top > (1ull << 30)) return 0;
+    *lo = top;
+    *hi = limit;
+    return 1;
 }
 
 /* ---- the writer's side ----------------------------------------------------------------------- */

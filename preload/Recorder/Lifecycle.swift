@@ -70,6 +70,14 @@ enum Lifecycle {
         at_unlock(&G.pointee.writer_lock)
     }
 
+    /// A Python program's exit heap graph is taken when its interpreter starts to shut down (atexit
+    /// has run, modules are still intact): at process exit the interpreter has freed nearly every
+    /// object. Guard held (a free hook).
+    static func pythonShutdownBegan() {
+        if at_cas32(&PY.pointee.exit_captured, 0, 1) == 0 { return }
+        if G.pointee.heap_graph & 2 != 0 && getpid() == G.pointee.pid { HeapCapture.capture(.exit, writerLockHeld: false) }
+    }
+
     /// Ends the trace: last round, `end` record, close. Runs once, in whichever thread exits.
     static func finish(reason: UInt8, status: Int32) {
         if getpid() != G.pointee.pid { return }
@@ -77,7 +85,9 @@ enum Lifecycle {
         BufferPool.wakeWriter()
         asWriter {
             // not after a fatal signal: the heap may be what went wrong
-            if reason == 0 && G.pointee.heap_graph & 2 != 0 { HeapCapture.capture(.exit, writerLockHeld: true) }
+            if reason == 0 && G.pointee.heap_graph & 2 != 0 && PY.pointee.exit_captured == 0 {
+                HeapCapture.capture(.exit, writerLockHeld: true)
+            }
             Writer.round(sync: true)
             Writer.endRecord(reason: reason, status: status)
             close(G.pointee.fd)

@@ -397,10 +397,16 @@ typedef struct at_python {
     uint64_t arena_used, arena_capacity;
     uint64_t emitted;          /* the writer's position in the arena */
     uint64_t codes_dropped;    /* code objects not described: the arena was full */
+    const uint64_t *finalizing;  /* _PyRuntime._finalizing: set once Py_FinalizeEx has run atexit */
+    uint32_t exit_captured;    /* the exit heap graph was taken when finalization began */
     char note[160];            /* why frames are not recorded, when they are not */
 } at_python;
 extern at_python at_py;
 static inline at_python *at_pyp(void) { return &at_py; }
+/* 1 once the interpreter began to shut down (atexit done, modules still intact), until claimed. */
+static inline int at_python_finalizing(void) {
+    return at_py.finalizing && __atomic_load_n(at_py.finalizing, __ATOMIC_RELAXED) != 0 && at_py.exit_captured == 0;
+}
 /* Finds the interpreter (constructor time): version, offsets, tables. */
 void at_python_setup(void);
 /* The calling thread's Python frames into py[0..<return) (at most `room`), innermost first; `py`
@@ -412,6 +418,20 @@ int at_python_stack(void **frames, int cap, uint64_t *py, uint64_t *hash);
 /* Inserts py[0..<m] into the native stack frames[0..<n] (room for n + m), each eval-loop call's
  * frames before that call's _PyEval_EvalFrameDefault frame; returns n + m. */
 int at_python_insert(void **frames, int n, const uint64_t *py, int m);
+/* python_types.c: a heap-graph capture's Python type objects (part 9). begin: 1 when the process
+ * runs Python with frames (then every part-4 word goes to note_data_word). type_at: the next
+ * candidate that is a type object, from *cursor (0 first): its address, tp_flags, tp_name (up to
+ * cap - 1 bytes, NUL-terminated); returns the name's length, or -1 when there are no more. */
+int at_python_types_begin(void);
+/* The calling thread's Python data stack above its top frame, [lo, hi): popped frames' stale
+ * locals, which a capture does not scan. 0 when there is none. */
+int at_python_dead_stack(uint64_t *lo, uint64_t *hi);
+/* `before` and `after`: the words around it (UINT64_MAX: not read). */
+void at_python_note_data_word(uint64_t at, uint64_t value, uint64_t before, uint64_t after);
+/* Part 10's i-th entry: a built-in object at `object`, dead (reference count 0) or a list of
+ * `length` items. 0 past the last. */
+int at_python_fact(uint32_t i, uint64_t *object, uint64_t *dead, uint64_t *length);
+int at_python_type_at(uint32_t *cursor, uint64_t *address, uint64_t *flags, char *name, int cap);
 /* The writer's next described code object, or NULL (none ready yet). */
 const at_py_code *at_python_next_code(void);
 /* In a fork child: describe every code object again in the child's trace. */
