@@ -36,7 +36,7 @@ let package = Package(
                        providers: [.apt(["libdw-dev"])]),
         // Return addresses -> frames (libdw, Swift and C++ demangling), offline.
         .systemLibrary(name: "CIberty", path: "Sources/CIberty", providers: [.apt(["libiberty-dev"])]),
-        .target(name: "Symbolication", dependencies: ["CLibdw", "CIberty", "TraceReader"], path: "Sources/Symbolication",
+        .target(name: "Symbolication", dependencies: ["CLibdw", "CIberty", "TraceReader", "TraceFormat"], path: "Sources/Symbolication",
                 linkerSettings: [.linkedLibrary("stdc++")]),
 
         // Renderers: text tables, JSON; one report a file over the replay's model.
@@ -67,7 +67,9 @@ let package = Package(
                 "TraceReader", "TraceFormat", "TraceAnalysis", "TraceReports", "Symbolication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "analyzer/AllocTraceCommands"
+            path: "analyzer/AllocTraceCommands",
+            // the `alloctrace` Python module (marks from Python), put on PYTHONPATH by `record`
+            resources: [.copy("Python")]
         ),
         .executableTarget(name: "alloctrace", dependencies: ["AllocTraceCommands"], path: "analyzer/alloctrace"),
 

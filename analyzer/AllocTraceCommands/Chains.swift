@@ -46,7 +46,7 @@ struct Chains: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let analysis = try Analysis.heapGraph(graph.trace, at: graph.at)
+            let analysis = try Analysis.heapGraph(graph.trace, at: graph.at, stacks: graph.stacks)
             let report = ChainsReport(analysis: analysis, type: type, site: site,
                                       address: address.flatMap(Chains.parseAddress), limit: limit)
             if let dot { try OutputFile.write(GraphDOT.chains(report, analysis: analysis), to: dot) }

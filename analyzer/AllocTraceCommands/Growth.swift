@@ -29,13 +29,21 @@ struct Growth: ParsableCommand {
     var limit: Int?
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var stacks: StackOptions
 
     func run() throws {
         try reportingErrors {
             let request = ReplayRequest(moments: [from, to], survivorsFrom: sites ? from : nil, survivorsUntil: sites ? to : nil)
             let replay = try Analysis.replay(trace, request)
-            let report = GrowthReport(replay: replay, resolver: StackResolver(reader: replay.reader), from: from, to: to,
-                                      sites: sites, all: all, limit: limit)
+            // a Python program's objects are named by their Python types, from the heap graphs
+            var graphs: (HeapGraphAnalysis, HeapGraphAnalysis)?
+            if replay.reader.interpreter?.frames == .python,
+               let a = Analysis.heapGraphIfPresent(trace, at: from, stacks: stacks),
+               let b = Analysis.heapGraphIfPresent(trace, at: to, stacks: stacks) {
+                graphs = (a, b)
+            }
+            let report = GrowthReport(replay: replay, resolver: stacks.resolver(replay.reader), from: from, to: to,
+                                      sites: sites, all: all, limit: limit, graphs: graphs)
             try Analysis.emit(report, json: output.json) { $0.text() }
         }
     }

@@ -87,6 +87,7 @@ struct Record: ParsableCommand {
         if let zstdLevel { env["ALLOCTRACE_ZSTD_LEVEL"] = String(zstdLevel) }
         if let heapGraph { env["ALLOCTRACE_HEAP_GRAPH"] = heapGraph }
         if quiet { env["ALLOCTRACE_QUIET"] = "1" }      // the recorder's own messages too
+        if let note = PythonEnvironment.prepare(&env, argv: argv), !quiet { printNote(note) }
 
         let child = try Spawner.spawn(argv, environment: env)
         let ending = Spawner.wait(child)

@@ -17,7 +17,7 @@ struct Retained: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let analysis = try Analysis.heapGraph(graph.trace, at: graph.at)
+            let analysis = try Analysis.heapGraph(graph.trace, at: graph.at, stacks: graph.stacks)
             let report = RetainedReport(analysis: analysis, limit: limit)
             try Analysis.emit(report, json: graph.output.json) { $0.text() }
         }

@@ -16,11 +16,12 @@ struct Summary: ParsableCommand {
     var top = 3
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var stacks: StackOptions
 
     func run() throws {
         try reportingErrors {
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true), innermostFramesOnly: !output.json)
-            let report = SummaryReport(replay: replay, resolver: StackResolver(reader: replay.reader), topSites: top,
+            let report = SummaryReport(replay: replay, resolver: stacks.resolver(replay.reader), topSites: top,
                                        withStacks: output.json)
             try Analysis.emit(report, json: output.json) { $0.text() }
         }

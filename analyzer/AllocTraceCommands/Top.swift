@@ -21,6 +21,7 @@ struct Top: ParsableCommand {
     var group: String = "stack"
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var stacks: StackOptions
 
     func validate() throws {
         if group != "stack" && group != "function" { throw ValidationError("--group takes stack or function") }
@@ -30,7 +31,7 @@ struct Top: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
-            let report = TopReport(replay: replay, resolver: StackResolver(reader: replay.reader), by: by,
+            let report = TopReport(replay: replay, resolver: stacks.resolver(replay.reader), by: by,
                                    groupByFunction: group == "function", limit: limit)
             try Analysis.emit(report, json: output.json) { $0.text() }
         }

@@ -24,13 +24,14 @@ struct Types: ParsableCommand {
     var limit: Int?
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var stacks: StackOptions
 
     func run() throws {
         try reportingErrors {
             let replay = try Analysis.replay(trace, ReplayRequest(moments: [at]))
-            var report = TypesReport(replay: replay, resolver: StackResolver(reader: replay.reader), at: at, limit: limit)
+            var report = TypesReport(replay: replay, resolver: stacks.resolver(replay.reader), at: at, limit: limit)
             // with a heap graph at that moment, C++ objects are named by their dynamic type too
-            if let graph = Analysis.heapGraphIfPresent(trace, at: at) {
+            if let graph = Analysis.heapGraphIfPresent(trace, at: at, stacks: stacks) {
                 report = TypesReport(graph: graph, at: at, limit: limit)
             }
             try Analysis.emit(report, json: output.json) { $0.text() }

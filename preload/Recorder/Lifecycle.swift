@@ -41,6 +41,7 @@ enum Lifecycle {
         G.pointee.pid = getpid()
         stampStart()
         _ = at_refresh_modules(G.pointee.start_ticks)
+        at_python_setup()
         G.pointee.fd = at_open_output(G.pointee.output_path, 1)
         if G.pointee.fd < 0 { return }
         guard Writer.open() else {
@@ -79,6 +80,14 @@ enum Lifecycle {
         at_unlock(&G.pointee.writer_lock)
     }
 
+    /// A Python program's exit heap graph is taken when its interpreter starts to shut down (atexit
+    /// has run, modules are still intact): at process exit the interpreter has freed nearly every
+    /// object. Guard held (a free hook).
+    static func pythonShutdownBegan() {
+        if at_cas32(&PY.pointee.exit_captured, 0, 1) == 0 { return }
+        if G.pointee.heap_graph & 2 != 0 && getpid() == G.pointee.pid { HeapCapture.capture(.exit, writerLockHeld: false) }
+    }
+
     /// Ends the trace: last round, `end` record, close. Runs once, in whichever thread exits.
     static func finish(reason: UInt8, status: Int32) {
         if getpid() != G.pointee.pid { return }
@@ -86,7 +95,9 @@ enum Lifecycle {
         BufferPool.wakeWriter()
         asWriter {
             // not after a fatal signal: the heap may be what went wrong
-            if reason == 0 && G.pointee.heap_graph & 2 != 0 { HeapCapture.capture(.exit, writerLockHeld: true) }
+            if reason == 0 && G.pointee.heap_graph & 2 != 0 && PY.pointee.exit_captured == 0 {
+                HeapCapture.capture(.exit, writerLockHeld: true)
+            }
             Writer.round(sync: true)
             Writer.endRecord(reason: reason, status: status)
             // never a descriptor the program reused for a file of its own
@@ -169,6 +180,7 @@ enum Lifecycle {
         }
         StackTable.sealAfterFork()
         TypeTable.sealAfterFork()
+        at_python_after_fork()
         for i in 0..<Int(G.pointee.module_count) { at_module_at(UInt32(i)).pointee.announced = 0 }
         G.pointee.events_dropped = 0
         stampStart()

@@ -140,6 +140,34 @@ enum Writer {
         }
         r.staticString(recorderVersion)
         emit(.process, r)
+        interpreterRecord()
+    }
+
+    /// What the recorder found of a Python interpreter (only in processes that run one).
+    static func interpreterRecord() {
+        let py = PY
+        if py.pointee.detected == 0 { return }
+        var r = builder()
+        r.byte(1)                                       // language: CPython
+        r.varint(UInt64(py.pointee.version_hex))
+        r.byte(py.pointee.frames != 0 ? InterpreterFrames.python.rawValue : InterpreterFrames.native.rawValue)
+        r.byte(py.pointee.pymalloc != 0 ? 1 : 0)
+        withUnsafePointer(to: &py.pointee.note) { $0.withMemoryRebound(to: CChar.self, capacity: 160) { r.cString($0) } }
+        emit(.interpreter, r)
+    }
+
+    /// Code objects first seen since the last round.
+    static func pythonCodeRecords() {
+        while let c = at_python_next_code() {
+            var r = builder()
+            r.varint(UInt64(c.pointee.id))
+            let text = at_py_code_bytes(c)!
+            r.bytes(text, Int(c.pointee.file_length))
+            r.bytes(text + Int(c.pointee.file_length), Int(c.pointee.name_length))
+            r.signed(Int64(c.pointee.first_line))
+            r.bytes(text + Int(c.pointee.file_length) + Int(c.pointee.name_length), Int(c.pointee.table_length))
+            emit(.pythonCode, r)
+        }
     }
 
     static func moduleRecords() {
@@ -270,6 +298,7 @@ enum Writer {
         }
         var b = BufferPool.takeQueue()
         stackRecords()
+        pythonCodeRecords()
         typeRecords()
         while let buffer = b {
             b = buffer.pointee.next
