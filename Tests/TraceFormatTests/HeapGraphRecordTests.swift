@@ -50,7 +50,7 @@ final class HeapGraphRecordTests: XCTestCase {
         var end: [UInt8] = [3]
         varint(1, &end); varint(0x22000, &end); varint(3, &end); varint(12345, &end)
         w.record(RecordKind.heapSnapshot.rawValue, end)
-        w.record(RecordKind.heapSnapshot.rawValue, [9, 1, 2])   // a part this reader does not know
+        w.record(RecordKind.heapSnapshot.rawValue, [99, 1, 2])   // a part this reader does not know
         w.end(ticks: 1_000_600, monotonicNs: 1_000_600, written: 0)
         return w
     }

@@ -43,7 +43,7 @@ final class RecordDecodingTests: XCTestCase {
         w.moduleUnload(id: 2, ticks: 1_000_300)
         w.thread(index: 2, tid: 4243, ticks: 1_000_310, name: "renamed")
         w.record(42, [1, 2, 3])
-        w.record(RecordKind.heapSnapshot.rawValue, [9])
+        w.record(RecordKind.heapSnapshot.rawValue, [99])
         w.sync(watermark: 1_000_250, monotonicNs: 1_000_250, wallNs: 1_700_000_000_000_250_000)
         w.exec(ticks: 1_000_400, path: "/bin/true")
         w.end(ticks: 1_000_500, monotonicNs: 1_000_500, reason: 0, status: 3, written: 16, dropped: 2)

@@ -19,10 +19,16 @@ enum PythonEnvironment {
         return "PYTHONMALLOC=malloc, so that Python's small objects reach the recorder (set PYTHONMALLOC to choose otherwise)"
     }
 
-    /// The folder holding `alloctrace.py` (a resource of this command's bundle).
+    /// The folder holding `alloctrace.py`: this command's resource bundle beside the executable (a
+    /// SwiftPM build folder), else `../share/alloctrace/python` of an installed prefix. Not
+    /// `Bundle.module`, which traps when the bundle is missing.
     static func moduleFolder() -> String? {
-        guard let url = Bundle.module.url(forResource: "alloctrace", withExtension: "py", subdirectory: "Python") else { return nil }
-        return url.deletingLastPathComponent().path
+        let exe = URL(fileURLWithPath: CommandLine.executablePathResolved).deletingLastPathComponent()
+        let candidates = [
+            exe.appendingPathComponent("alloctrace_AllocTraceCommands.resources/Python"),
+            exe.deletingLastPathComponent().appendingPathComponent("share/alloctrace/python"),
+        ]
+        return candidates.first { FileManager.default.isReadableFile(atPath: $0.appendingPathComponent("alloctrace.py").path) }?.path
     }
 
     /// `python3 ...`, `python3.12 ...`, or a script whose `#!` line names python.
