@@ -84,27 +84,12 @@ struct Record: ParsableCommand {
         if let zstdLevel { env["ALLOCTRACE_ZSTD_LEVEL"] = String(zstdLevel) }
         if let heapGraph { env["ALLOCTRACE_HEAP_GRAPH"] = heapGraph }
 
-        let child = try Spawner.spawn(argv, environment: env)
+        let journal = LaunchAccount.createJournal(pattern: pattern)
+        env["ALLOCTRACE_INDEX"] = journal
+        let child: pid_t
+        do { child = try Spawner.spawn(argv, environment: env) } catch { if let journal { unlink(journal) }; throw error }
         let status = Spawner.wait(child)
-        if !quiet { report(pattern: pattern, argv: argv, pid: child) }
+        LaunchAccount.finish(journal: journal, argv: argv, pid: child, status: status, quiet: quiet)
         return status
-    }
-
-    /// Says where the trace went and how to read it, with the traces of children and exec'd images.
-    private func report(pattern: String, argv: [String], pid: pid_t) {
-        let name = URL(fileURLWithPath: argv[0]).lastPathComponent
-        let main = pattern.replacingOccurrences(of: "%p", with: String(pid)).replacingOccurrences(of: "%n", with: name)
-        let fm = FileManager.default
-        guard fm.fileExists(atPath: main) else {
-            printNote("no trace was written to \(main) (see the messages above)")
-            return
-        }
-        let size = (try? fm.attributesOfItem(atPath: main)[.size] as? Int) ?? 0
-        printNote("trace written to \(main) (\(size) bytes)")
-        let dir = URL(fileURLWithPath: main).deletingLastPathComponent().path
-        let base = URL(fileURLWithPath: main).lastPathComponent
-        let others = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(base + ".") }.sorted()
-        for other in others { printNote("also written by a child or exec'd program: \(dir)/\(other)") }
-        printNote("analyse it with: alloctrace summary \(main)")
     }
 }

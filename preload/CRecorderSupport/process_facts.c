@@ -231,6 +231,7 @@ int at_open_output(const char *pattern, int first_process) {
             int high = fcntl(fd, F_DUPFD_CLOEXEC, 900);
             if (high >= 0) { close(fd); fd = high; }
             snprintf(at_g.output_path, AT_PATH_MAX, "%s", path);
+            at_journal_trace(path);
             return fd;
         }
         if (errno != EEXIST) {

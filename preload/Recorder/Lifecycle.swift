@@ -23,6 +23,7 @@ enum Lifecycle {
         G.pointee.fd = -1
         _ = readlink("/proc/self/exe", G.pointee.exe_path, pathMax - 1)
         Config.load()
+        at_journal_init()
         if let off = Config.env("ALLOCTRACE_DISABLE"), off.pointee == 0x31 { return }
         G.pointee.clock_kind = at_tsc_usable() != 0 ? UInt32(ClockKind.tsc.rawValue) : UInt32(ClockKind.monotonicNanoseconds.rawValue)
         // TSC ticks are ~0.35 ns: a 64th keeps the order any two threads can observe (a cache line
@@ -81,6 +82,7 @@ enum Lifecycle {
             Writer.endRecord(reason: reason, status: status)
             close(G.pointee.fd)
             G.pointee.fd = -1
+            at_journal_end(Int32(reason), status)
         }
     }
 
@@ -103,6 +105,7 @@ enum Lifecycle {
             Writer.round(sync: true)
             Writer.execRecord(path)
             Writer.flush()
+            at_journal_exec(path)
         }
     }
 
