@@ -70,7 +70,7 @@ struct Recording: Codable, Equatable {
 
     /// One journal line (journal.c).
     enum JournalLine: Equatable {
-        case trace(pid: Int, wallNs: UInt64, ppid: Int, path: String)
+        case trace(pid: Int, wallNs: UInt64, ppid: Int, path: String, executable: String, argv: [String])
         case exec(pid: Int, wallNs: UInt64, path: String)
         case end(pid: Int, wallNs: UInt64, reason: Int, status: Int)
 
@@ -79,8 +79,10 @@ struct Recording: Codable, Equatable {
             guard f.count >= 3, let pid = Int(f[1]), let wall = UInt64(f[2]) else { return nil }
             switch f[0] {
             case "T":
-                guard f.count == 5, let ppid = Int(f[3]) else { return nil }
-                self = .trace(pid: pid, wallNs: wall, ppid: ppid, path: String(f[4]))
+                let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(JournalLine.unescape)
+                let head = line.prefix { $0 != "\t" }.split(separator: " ")
+                guard head.count == 4, fields.count >= 3, let ppid = Int(head[3]) else { return nil }
+                self = .trace(pid: pid, wallNs: wall, ppid: ppid, path: fields[1], executable: fields[2], argv: Array(fields.dropFirst(3)))
             case "X":
                 let rest = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
                 self = .exec(pid: pid, wallNs: wall, path: rest.count == 4 ? String(rest[3]) : "")
@@ -89,6 +91,18 @@ struct Recording: Codable, Equatable {
                 self = .end(pid: pid, wallNs: wall, reason: reason, status: status)
             default: return nil
             }
+        }
+
+        static func unescape(_ s: Substring) -> String {
+            guard s.contains("\\") else { return String(s) }
+            var out = ""
+            var escaped = false
+            for c in s {
+                if escaped { out.append(c == "t" ? "\t" : c == "n" ? "\n" : c); escaped = false }
+                else if c == "\\" { escaped = true }
+                else { out.append(c) }
+            }
+            return out
         }
     }
 
@@ -102,8 +116,8 @@ struct Recording: Codable, Equatable {
         for raw in journal.split(separator: "\n") {
             guard let line = JournalLine(raw) else { continue }
             switch line {
-            case let .trace(pid, wall, ppid, path):
-                let image = Recording.image(trace: path, wallNs: wall)
+            case let .trace(pid, wall, ppid, path, executable, argv):
+                let image = Recording.image(trace: path, wallNs: wall, executable: executable, argv: argv)
                 if let i = current[pid], processes[i].end == "exec" {
                     processes[i].images.append(image)
                     processes[i].end = "unknown"
@@ -136,11 +150,13 @@ struct Recording: Codable, Equatable {
         self.processes = processes
     }
 
-    private static func image(trace: String, wallNs: UInt64) -> Image {
+    /// The trace's `process` record has the image's facts; a trace cut short before it (SIGKILL
+    /// in the first milliseconds) leaves the journal's.
+    private static func image(trace: String, wallNs: UInt64, executable: String, argv: [String]) -> Image {
         if let reader = try? TraceReader(path: trace), let p = reader.process {
             return Image(trace: trace, executable: p.executable, argv: p.arguments, startWallNs: p.startWallNanoseconds)
         }
-        return Image(trace: trace, executable: "?", argv: [], startWallNs: wallNs)
+        return Image(trace: trace, executable: executable, argv: argv, startWallNs: wallNs)
     }
 
     // MARK: files

@@ -64,14 +64,37 @@ static void at_line_write(at_line *l) {
     errno = saved;
 }
 
-/* "T pid wall-ns ppid trace-path": this image writes its trace to trace-path. */
+/* A string field after a tab: tab, newline and backslash escaped as \t, \n, \\. */
+static void at_line_field(at_line *l, const char *s, size_t len) {
+    if (l->n + 2 < sizeof l->buf) l->buf[l->n++] = '\t';
+    for (size_t i = 0; i < len && l->n + 3 < sizeof l->buf; i++) {
+        char c = s[i];
+        if (c == '\t' || c == '\n' || c == '\\') {
+            l->buf[l->n++] = '\\';
+            l->buf[l->n++] = c == '\t' ? 't' : c == '\n' ? 'n' : '\\';
+        } else {
+            l->buf[l->n++] = c;
+        }
+    }
+}
+
+/* "T pid wall-ns ppid\ttrace-path\texecutable\targ0\targ1...": this image writes its trace to
+ * trace-path (the arguments as far as the line has room: the trace's process record has them
+ * all, when the process lived long enough to write it). */
 void at_journal_trace(const char *trace_path) {
     if (at_journal_path[0] == 0) return;
     at_line l = { .n = 0 };
     at_line_pid_wall(&l, "T ");
     at_line_int(&l, getppid());
-    at_line_str(&l, " ");
-    at_line_str(&l, trace_path);
+    at_line_field(&l, trace_path, strlen(trace_path));
+    at_line_field(&l, at_g.exe_path, strlen(at_g.exe_path));
+    static char cmdline[AT_JOURNAL_LINE];   /* one image opens one trace at a time */
+    int n = at_cmdline(cmdline, (int)sizeof cmdline);
+    for (int i = 0; i < n;) {
+        size_t len = strnlen(cmdline + i, (size_t)(n - i));
+        at_line_field(&l, cmdline + i, len);
+        i += (int)len + 1;
+    }
     at_line_write(&l);
 }
 
