@@ -231,6 +231,34 @@ import TraceReader
         #expect(summary.out.split(separator: "\n").dropFirst(3).first?.contains("  cut short  -c 'kill -9 $$'") == true, "\(summary.out)")
     }
 
+    // --follow exec: the started process and its exec'd images only; --follow none: its first image.
+    @Test func followExecAndNone() throws {
+        let dir = try Toolbox.scratch("follow")
+        let command = ["/bin/sh", "-c", "/bin/true; /bin/echo two; exec /bin/echo three"]
+        let sh = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/bin/sh")).lastPathComponent
+        var recorded: [String: Index] = [:]
+        for mode in ["all", "exec", "none"] {
+            let r = try Self.record(command, in: dir, options: ["--follow", mode, "-o", "\(dir)/\(mode).atrace"])
+            #expect(r.status == 0 && r.out == "two\nthree\n")
+            let pid = Self.mainPid(r)
+            let main = mode == "none" ? "\(dir)/\(mode).atrace" : "\(dir)/\(mode).atrace.\(pid)"
+            recorded[mode] = try Self.index(main + ".index")
+            #expect(recorded[mode]?.mainPid == pid)
+            let traces = Toolbox.files(in: dir, prefix: mode + ".atrace").filter { !$0.hasSuffix(".index") }
+            #expect(traces.count == ["all": 4, "exec": 2, "none": 1][mode], "\(mode): \(traces)")
+        }
+        #expect(recorded["all"]?.processes.count == 3)
+        #expect(Index.programs(recorded["all"]?.main) == [sh, "echo"])
+        #expect(recorded["exec"]?.processes.count == 1)
+        #expect(Index.programs(recorded["exec"]?.main) == [sh, "echo"])
+        #expect(Index.images(recorded["exec"]?.main).last?["argv"] as? [String] == ["/bin/echo", "three"])
+        #expect(recorded["none"]?.processes.count == 1)
+        #expect(Index.programs(recorded["none"]?.main) == [sh])
+        #expect(Index.images(recorded["none"]?.main).last?["exec_path"] as? String == "/bin/echo")
+        let bad = try Toolbox.run(Toolbox.alloctrace, ["record", "--follow", "forks", "--", "/bin/true"])
+        #expect(bad.status == 64 && bad.stderr.contains("--follow takes all, exec or none"))
+    }
+
     static func mainPid(_ r: Toolbox.Result) -> Int {
         // "alloctrace: main program: NAME (pid N..."
         guard let line = account(r).first, let range = line.range(of: "(pid ") else { return -1 }
@@ -267,5 +295,33 @@ import TraceReader
         #expect(typo.stderr.hasPrefix("alloctrace: error: unknown command 'sumary'; did you mean 'summary'?\n"))
         let far = try Toolbox.run(Toolbox.alloctrace, ["frobnicate"])
         #expect(far.status == 64 && far.stderr.hasPrefix("alloctrace: error: unknown command 'frobnicate'\n"))
+    }
+}
+
+/// scripts/install.sh puts `alloctrace` on PATH with its recorder beside it, and removes both.
+@Suite struct InstallTests {
+    @Test func installRunsByNameAndUninstalls() throws {
+        let prefix = try Toolbox.scratch("prefix")
+        let script = Toolbox.sourceRoot + "/scripts/install.sh"
+        var env = ProcessInfo.processInfo.environment
+        env["ALLOCTRACE_BIN_DIR"] = Toolbox.binDir
+        env["ALLOCTRACE_PRELOAD"] = nil
+        let install = try Toolbox.run(script, [prefix], environment: env)
+        #expect(install.status == 0, "\(install.stderr)")
+        let installed = ["bin/alloctrace", "lib/libAllocTracePreload.so", "include/alloctrace.h"].map { prefix + "/" + $0 }
+        #expect(installed.allSatisfy { FileManager.default.fileExists(atPath: $0) })
+        // by name, from PATH, in a folder with no build products
+        env["PATH"] = prefix + "/bin:/usr/bin:/bin"
+        let version = try Toolbox.run("/usr/bin/env", ["alloctrace", "--version"], environment: env, cwd: prefix)
+        #expect(version.status == 0 && version.out == "alloctrace 0.1.0 (trace format \(TraceFileHeader.version))\n")
+        let path = try Toolbox.run("/usr/bin/env", ["alloctrace", "preload-path"], environment: env, cwd: prefix)
+        #expect(path.out == prefix + "/lib/libAllocTracePreload.so\n")
+        let r = try Toolbox.run("/usr/bin/env", ["alloctrace", "record", "-o", prefix + "/t.atrace", "--", "/bin/true"], environment: env, cwd: prefix)
+        #expect(r.status == 0)
+        #expect(try TraceReader(path: prefix + "/t.atrace").process?.executable == "/usr/bin/true")
+        let uninstall = try Toolbox.run(script, ["--uninstall", prefix], environment: env)
+        #expect(uninstall.status == 0, "\(uninstall.stderr)")
+        #expect(installed.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
+        #expect(!FileManager.default.fileExists(atPath: prefix + "/share/alloctrace"))
     }
 }

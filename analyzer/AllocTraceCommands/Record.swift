@@ -38,6 +38,9 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("heap-graph"), help: "Heap-graph snapshots: marks,exit (default), marks, exit or off (ALLOCTRACE_HEAP_GRAPH).")
     var heapGraph: String?
 
+    @Option(help: "Which processes to trace: all (default: every child and exec'd program), exec (the program started and the programs it execs), none (the program started only) (ALLOCTRACE_FOLLOW).")
+    var follow: String?
+
     @Flag(name: .shortAndLong, help: "Print nothing of alloctrace's own on stderr.")
     var quiet = false
 
@@ -52,6 +55,7 @@ struct Record: ParsableCommand {
         if let heapGraph, !["marks,exit", "exit,marks", "marks", "exit", "off"].contains(heapGraph) {
             throw ValidationError("--heap-graph takes marks,exit, marks, exit or off")
         }
+        if let follow, !["all", "exec", "none"].contains(follow) { throw ValidationError("--follow takes all, exec or none") }
         if programAndArguments.isEmpty { throw ValidationError("name the program to run: alloctrace record -- PROGRAM [ARGS...]") }
     }
 
@@ -83,6 +87,7 @@ struct Record: ParsableCommand {
         if let markSignal { env["ALLOCTRACE_MARK_SIGNAL"] = markSignal }
         if let zstdLevel { env["ALLOCTRACE_ZSTD_LEVEL"] = String(zstdLevel) }
         if let heapGraph { env["ALLOCTRACE_HEAP_GRAPH"] = heapGraph }
+        if let follow { env["ALLOCTRACE_FOLLOW"] = follow }
 
         let journal = LaunchAccount.createJournal(pattern: pattern)
         env["ALLOCTRACE_INDEX"] = journal

@@ -24,6 +24,7 @@ enum Lifecycle {
         _ = readlink("/proc/self/exe", G.pointee.exe_path, pathMax - 1)
         Config.load()
         at_journal_init()
+        at_follow_init()
         if let off = Config.env("ALLOCTRACE_DISABLE"), off.pointee == 0x31 { return }
         G.pointee.clock_kind = at_tsc_usable() != 0 ? UInt32(ClockKind.tsc.rawValue) : UInt32(ClockKind.monotonicNanoseconds.rawValue)
         // TSC ticks are ~0.35 ns: a 64th keeps the order any two threads can observe (a cache line
@@ -136,6 +137,11 @@ enum Lifecycle {
         if at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
         if G.pointee.fd >= 0 { close(G.pointee.fd) }
         G.pointee.fd = -1
+        if at_follow_forks() == 0 {   // --follow exec or none: this child records nothing
+            at_follow_drop_child()
+            at_store32(&G.pointee.status, UInt32(AT_FINISHED))
+            return
+        }
         Writer.cctx = nil   // the parent's compressor state may be mid-write: leave it
         var queued = BufferPool.takeQueue()
         while let b = queued { queued = b.pointee.next; BufferPool.give(b) }

@@ -311,6 +311,12 @@ void at_message(const char *text);
 /* The recording journal (journal.c): ALLOCTRACE_INDEX read at start; one line per trace opened,
  * exec and end. */
 void at_journal_init(void);
+/* ALLOCTRACE_FOLLOW (follow.c): which processes are traced. */
+void at_follow_init(void);
+int at_follow_forks(void);
+void at_follow_drop_child(void);
+int at_follow_exec_untraced(void);
+int at_follow_spawn_untraced(void);
 void at_journal_trace(const char *trace_path);
 void at_journal_exec(const char *path);
 void at_journal_end(int reason, int status);
