@@ -259,6 +259,14 @@ import TraceReader
         #expect(bad.status == 64 && bad.stderr.contains("--follow takes all, exec or none"))
     }
 
+    enum Recording {
+        static func realFolder(_ path: String) -> String {
+            guard let p = realpath(path, nil) else { return path }
+            defer { free(p) }
+            return String(decoding: UnsafeRawBufferPointer(start: p, count: strlen(p)), as: UTF8.self)
+        }
+    }
+
     static func mainPid(_ r: Toolbox.Result) -> Int {
         // "alloctrace: main program: NAME (pid N..."
         guard let line = account(r).first, let range = line.range(of: "(pid ") else { return -1 }
@@ -285,6 +293,17 @@ import TraceReader
         #expect(try Self.index(trace + ".index").processes.count == 2)
         // no journal is left behind
         #expect(Toolbox.files(in: dir, prefix: ".alloctrace-journal").isEmpty)
+    }
+
+    // The folder of -o is named as the file system resolves it: `sub/../x.atrace` is `x.atrace`.
+    @Test func namedPathsAreResolved() throws {
+        let dir = try Toolbox.scratch("dotdot")
+        try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
+        let r = try Self.record(["/bin/true"], in: dir + "/sub", options: ["-o", "../x.atrace"])
+        #expect(r.status == 0)
+        let real = Recording.realFolder(dir)
+        #expect(Self.account(r).dropFirst().first == "alloctrace: trace written to \(real)/x.atrace (\(Self.size(dir + "/x.atrace")) bytes)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/x.atrace.index"))
     }
 
     @Test func versionAndNearestCommand() throws {

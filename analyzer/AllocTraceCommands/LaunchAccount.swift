@@ -26,20 +26,28 @@ enum LaunchAccount {
         let text = (try? String(contentsOfFile: journal, encoding: .utf8)) ?? ""
         unlink(journal)
         let recording = Recording(command: argv, mainPid: Int(pid), journal: text, mainStatus: status)
-        guard let main = recording.main ?? recording.processes.first else {
+        guard let first = recording.main ?? recording.processes.first else {
             if !quiet {
                 printNote("no trace was written: \(argv[0]) ran without the recorder (a statically linked program, "
                           + "or one that cleared LD_PRELOAD), or the recorder said why above")
             }
             return nil
         }
-        let indexPath = freeName(main.last.trace + Recording.suffix)
+        let indexPath = freeName(first.last.trace + Recording.suffix)
         var written = true
         do { try recording.write(to: indexPath) } catch {
             written = false
             if !quiet { printError("\(error)") }
         }
-        if !quiet { printAccount(recording, main: main, index: written ? indexPath : nil) }
+        if !quiet {
+            if let main = recording.main {
+                printAccount(recording, main: main, index: written ? indexPath : nil)
+            } else {
+                // the program started ran untraced (statically linked, say) but started traced ones
+                printNote("\(argv[0]) (pid \(pid)) wrote no trace (a statically linked program, or one that cleared LD_PRELOAD)")
+                printOthers(recording.processes, index: written ? indexPath : nil)
+            }
+        }
         return recording
     }
 
@@ -64,17 +72,21 @@ enum LaunchAccount {
         if let exec = main.last.execPath { printNote("it then exec'd \(exec), which wrote no trace") }
         printNote("trace written to \(trace) (\(size) bytes)")
         let others = recording.others
-        if !others.isEmpty {
-            var counts: [String: Int] = [:]
-            for p in others { counts[p.program, default: 0] += 1 }
-            let named = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-            var list = named.prefix(5).map { $0.value > 1 ? "\($0.key) x\($0.value)" : $0.key }.joined(separator: ", ")
-            if named.count > 5 { list += ", ..." }
-            let noun = others.count == 1 ? "other process" : "other processes"
-            printNote("\(others.count) \(noun) traced (\(list)); the recording's index: \(index ?? "not written")")
-        }
+        printOthers(others, index: index)
         printNote("analyse it with: alloctrace summary \(shellQuoted(trace))"
                   + (others.isEmpty ? "" : " (add --process PID or NAME for another process)"))
+    }
+
+    /// "N other processes traced (bash x34, readlink x5, basename); the recording's index: PATH"
+    static func printOthers(_ others: [Recording.Process], index: String?) {
+        guard !others.isEmpty else { return }
+        var counts: [String: Int] = [:]
+        for p in others { counts[p.program, default: 0] += 1 }
+        let named = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        var list = named.prefix(5).map { $0.value > 1 ? "\($0.key) x\($0.value)" : $0.key }.joined(separator: ", ")
+        if named.count > 5 { list += ", ..." }
+        let noun = others.count == 1 ? "other process" : "other processes"
+        printNote("\(others.count) \(noun) traced (\(list)); the recording's index: \(index ?? "not written")")
     }
 
     static func shellQuoted(_ s: String) -> String {

@@ -153,10 +153,20 @@ struct Recording: Codable, Equatable {
     /// The trace's `process` record has the image's facts; a trace cut short before it (SIGKILL
     /// in the first milliseconds) leaves the journal's.
     private static func image(trace: String, wallNs: UInt64, executable: String, argv: [String]) -> Image {
+        let trace = canonical(trace)
         if let reader = try? TraceReader(path: trace), let p = reader.process {
             return Image(trace: trace, executable: p.executable, argv: p.arguments, startWallNs: p.startWallNanoseconds)
         }
         return Image(trace: trace, executable: executable, argv: argv, startWallNs: wallNs)
+    }
+
+    /// The path with its folder resolved (`/tmp/w/../x.atrace` -> `/tmp/x.atrace`): through the
+    /// file system, as the kernel resolved it, not by text.
+    static func canonical(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        guard let dir = realpath(url.deletingLastPathComponent().path, nil) else { return path }
+        defer { free(dir) }
+        return String(cString: dir) + "/" + url.lastPathComponent
     }
 
     // MARK: files
