@@ -6,13 +6,18 @@ import Foundation
 enum LaunchAccount {
     /// Creates the empty journal the recorders append to (ALLOCTRACE_INDEX), in the traces'
     /// folder; nil when it cannot be created (the traces are then written without an index).
+    /// (The temporary folder when the traces' folder is not one yet, as with `-o %n/trace`.)
     static func createJournal(pattern: String) -> String? {
         let dir = URL(fileURLWithPath: pattern).deletingLastPathComponent().path
-        var template = Array("\(dir)/.alloctrace-journal.\(getpid()).XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { return nil }
-        close(fd)
-        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        for folder in [dir, NSTemporaryDirectory()] {
+            let base = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
+            var template = Array("\(base)/.alloctrace-journal.\(getpid()).XXXXXX".utf8CString)
+            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard fd >= 0 else { continue }
+            close(fd)
+            return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        return nil
     }
 
     /// Builds and writes the recording's index, removes the journal, and (unless quiet) prints the
@@ -20,7 +25,7 @@ enum LaunchAccount {
     @discardableResult
     static func finish(journal: String?, argv: [String], pid: pid_t, status: Int32, quiet: Bool) -> Recording? {
         guard let journal else {
-            if !quiet { printNote("no trace was written (the journal of traced processes could not be created)") }
+            if !quiet { printNote("the journal of traced processes could not be created: no index, and the traces are where the pattern put them") }
             return nil
         }
         let text = (try? String(contentsOfFile: journal, encoding: .utf8)) ?? ""
