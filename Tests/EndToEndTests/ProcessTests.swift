@@ -54,7 +54,7 @@ import TraceFormat
         let dir = try Toolbox.scratch("fork")
         let (r, trace) = try Toolbox.record(Toolbox.bin("sample-fork"), in: dir)
         #expect(r.status == 0)
-        let files = Toolbox.files(in: dir, prefix: "trace.atrace")
+        let files = Toolbox.files(in: dir, prefix: "trace.atrace").filter { !$0.hasSuffix(".index") }   // the traces, not the recording's index
         #expect(files.count == 2)
         let parent = try DecodedTrace(trace)
         let childPath = try #require(files.first { $0 != trace })

@@ -9,6 +9,9 @@ struct OutputOptions: ParsableArguments {
     /// Print JSON (stable keys, docs/JSON.md) instead of a table.
     @Flag(help: "Print JSON instead of a table (keys in docs/JSON.md).")
     var json = false
+
+    /// `--process PID|NAME` for a recording of several processes.
+    @OptionGroup var process: ProcessOptions
 }
 
 /// Opens a trace and replays it, turning every failure into one clear line.
@@ -17,7 +20,7 @@ enum Analysis {
     /// debug information loaded meanwhile is then that of the modules holding innermost frames).
     static func replay(_ path: String, _ request: ReplayRequest, innermostFramesOnly: Bool = false) throws -> HeapReplay {
         let reader: TraceReader
-        do { reader = try TraceReader(path: path) } catch { throw CommandError(error.description) }
+        do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
         let replay = HeapReplay(reader: reader, request: request)
         // Reports that name sites load the trace's debug information meanwhile, on another thread
         // (done with by the time the replay is: the process may exit right after).
@@ -48,7 +51,7 @@ enum Analysis {
     /// Replays a trace into a timeline (a pass of its own).
     static func timeline(_ path: String, groups: Bool) throws -> (Timeline, TraceReader) {
         let reader: TraceReader
-        do { reader = try TraceReader(path: path) } catch { throw CommandError(error.description) }
+        do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
         let replay = TimelineReplay(reader: reader, groups: groups)
         do { try replay.run() } catch let e as TraceError { throw CommandError(e.description) }
         return (replay.timeline, reader)

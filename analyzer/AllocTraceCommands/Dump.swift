@@ -20,6 +20,8 @@ struct Dump: ParsableCommand {
     @Argument(help: "The trace file.")
     var trace: String
 
+    @OptionGroup var process: ProcessOptions
+
     @Flag(help: "Show records in file order, with chunk boundaries.")
     var raw = false
 
@@ -37,7 +39,7 @@ struct Dump: ParsableCommand {
     }
 
     private func dump(into out: inout DumpPrinter) throws {
-        let reader = try TraceReader(path: trace)
+        let reader = try TraceReader(path: try ProcessSelection.resolve(trace))
         out.text("header version=\(reader.formatVersion) flags=\(reader.flags)")
         out.endLine()
         let summary = try reader.replay(order: raw ? .file : .merged, records: { record in

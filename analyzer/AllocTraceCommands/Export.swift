@@ -16,6 +16,8 @@ struct Export: ParsableCommand {
     @Argument(help: "A trace written by `alloctrace record`.")
     var trace: String
 
+    @OptionGroup var process: ProcessOptions
+
     @Option(help: "pprof, massif or collapsed.")
     var format: Format
 

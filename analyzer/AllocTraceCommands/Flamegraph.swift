@@ -12,6 +12,8 @@ struct Flamegraph: ParsableCommand {
     @Argument(help: "A trace written by `alloctrace record`.")
     var trace: String
 
+    @OptionGroup var process: ProcessOptions
+
     @Option(help: "What the widths measure: allocations, bytes, peak, leaked or temporary.")
     var by: SiteMetric = .bytes
 

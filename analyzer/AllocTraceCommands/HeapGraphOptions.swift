@@ -24,7 +24,7 @@ extension Analysis {
         case .start, .seconds: return nil
         default: break
         }
-        guard let reader = try? TraceReader(path: path) else { return nil }
+        guard let resolved = try? ProcessSelection.resolve(path), let reader = try? TraceReader(path: resolved) else { return nil }
         let replay = HeapGraphReplay(reader: reader, at: moment)
         guard (try? replay.run()) != nil, replay.graph != nil else { return nil }
         return HeapGraphAnalysis(replay: replay, resolver: stacks.resolver(reader))
@@ -32,7 +32,7 @@ extension Analysis {
 
     static func heapGraph(_ path: String, at moment: Moment, stacks: StackOptions = StackOptions()) throws -> HeapGraphAnalysis {
         let reader: TraceReader
-        do { reader = try TraceReader(path: path) } catch { throw CommandError(error.description) }
+        do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
         let replay = HeapGraphReplay(reader: reader, at: moment)
         do {
             try replay.run()

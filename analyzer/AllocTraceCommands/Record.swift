@@ -38,6 +38,9 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("heap-graph"), help: "Heap-graph snapshots: marks,exit (default), marks, exit or off (ALLOCTRACE_HEAP_GRAPH).")
     var heapGraph: String?
 
+    @Option(help: "Which processes to trace: all (default: every child and exec'd program), exec (the program started and the programs it execs), none (the program started only) (ALLOCTRACE_FOLLOW).")
+    var follow: String?
+
     @Flag(name: .shortAndLong, help: "Print nothing of alloctrace's own on stderr.")
     var quiet = false
 
@@ -55,6 +58,7 @@ struct Record: ParsableCommand {
         if let heapGraph, !["marks,exit", "exit,marks", "marks", "exit", "off"].contains(heapGraph) {
             throw ValidationError("--heap-graph takes marks,exit, marks, exit or off")
         }
+        if let follow, !["all", "exec", "none"].contains(follow) { throw ValidationError("--follow takes all, exec or none") }
         if programAndArguments.isEmpty { throw ValidationError("name the program to run: alloctrace record -- PROGRAM [ARGS...]") }
     }
 
@@ -88,29 +92,20 @@ struct Record: ParsableCommand {
         if let heapGraph { env["ALLOCTRACE_HEAP_GRAPH"] = heapGraph }
         if quiet { env["ALLOCTRACE_QUIET"] = "1" }      // the recorder's own messages too
         if let note = PythonEnvironment.prepare(&env, argv: argv), !quiet { printNote(note) }
+        if let follow { env["ALLOCTRACE_FOLLOW"] = follow }
 
-        let child = try Spawner.spawn(argv, environment: env)
+        let journal = LaunchAccount.createJournal(pattern: pattern)
+        env["ALLOCTRACE_INDEX"] = journal
+        let child: pid_t
+        do { child = try Spawner.spawn(argv, environment: env) } catch { if let journal { unlink(journal) }; throw error }
         let ending = Spawner.wait(child)
-        if !quiet { report(pattern: pattern, argv: argv, pid: child) }
-        return ending
-    }
-
-    /// Says where the trace went and how to read it, with the traces of children and exec'd images.
-    private func report(pattern: String, argv: [String], pid: pid_t) {
-        let name = URL(fileURLWithPath: argv[0]).lastPathComponent
-        let main = pattern.replacingOccurrences(of: "%p", with: String(pid)).replacingOccurrences(of: "%n", with: name)
-        let fm = FileManager.default
-        guard fm.fileExists(atPath: main) else {
-            printNote("no trace was written to \(main) (see the messages above)")
-            return
+        let status: Int32
+        switch ending {
+        case let .exited(code): status = code
+        case let .killed(signal): status = 128 + signal
         }
-        let size = (try? fm.attributesOfItem(atPath: main)[.size] as? Int) ?? 0
-        printNote("trace written to \(main) (\(size) bytes)")
-        let dir = URL(fileURLWithPath: main).deletingLastPathComponent().path
-        let base = URL(fileURLWithPath: main).lastPathComponent
-        let others = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(base + ".") }.sorted()
-        for other in others { printNote("also written by a child or exec'd program: \(dir)/\(other)") }
-        printNote("analyse it with: alloctrace summary \(Self.shellQuoted(main))")
+        LaunchAccount.finish(journal: journal, argv: argv, pid: child, status: status, quiet: quiet)
+        return ending
     }
 
     /// A path as a shell reads it back: unchanged when it has only safe characters, else in

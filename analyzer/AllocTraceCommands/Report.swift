@@ -12,6 +12,8 @@ struct Report: ParsableCommand {
     @Argument(help: "A trace written by `alloctrace record`.")
     var trace: String
 
+    @OptionGroup var process: ProcessOptions
+
     @Option(name: .shortAndLong, help: "The HTML file to write (default: stdout).")
     var output: String?
 

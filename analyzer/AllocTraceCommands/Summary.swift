@@ -20,10 +20,11 @@ struct Summary: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if !output.json, output.process.process == nil, let tree = ProcessTree.text(for: trace, current: try ProcessSelection.resolve(trace)) { print(tree, terminator: "") }
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true), innermostFramesOnly: !output.json)
             let report = SummaryReport(replay: replay, resolver: stacks.resolver(replay.reader), topSites: top,
                                        withStacks: output.json)
-            try Analysis.emit(report, json: output.json) { $0.text() }
+            try Analysis.emit(report, json: output.json) { $0.text() + (ProcessTree.continuation(of: replay.reader.path) ?? "") }
         }
     }
 }

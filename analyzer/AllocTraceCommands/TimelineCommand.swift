@@ -13,6 +13,8 @@ struct TimelineCommand: ParsableCommand {
     @Argument(help: "A trace written by `alloctrace record`.")
     var trace: String
 
+    @OptionGroup var process: ProcessOptions
+
     @Option(help: "Stack the K largest types (Swift types and allocation sites) under the heap curve.")
     var types = 0
 

@@ -232,6 +232,7 @@ int at_open_output(const char *pattern, int first_process) {
             if (high >= 0) { close(fd); fd = high; }
             at_trace_fd_remember(fd);
             snprintf(at_g.output_path, AT_PATH_MAX, "%s", path);
+            at_journal_trace(path);
             return fd;
         }
         if (errno != EEXIST) {

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -61,9 +62,30 @@ int at_real_execve(const char *path, char *const argv[], char *const envp[]) {
     return real(path, argv, envp);
 }
 
+/* An environment with ALLOCTRACE_DISABLE=1 first, for a program that is not followed (follow.c),
+ * built on the caller's stack (no allocation: a vfork child shares our memory). */
+#define AT_MAX_ENV 8192
+#define AT_WITH_ENV(untraced, envp, body)                                    \
+    do {                                                                     \
+        size_t n_ = 0;                                                       \
+        while ((envp) && (envp)[n_]) n_++;                                   \
+        if ((untraced) && n_ < AT_MAX_ENV) {                                 \
+            char *e_[n_ + 2];                                                \
+            e_[0] = (char *)"ALLOCTRACE_DISABLE=1";                          \
+            for (size_t i_ = 0; i_ < n_; i_++) e_[i_ + 1] = (envp)[i_];      \
+            e_[n_ + 1] = NULL;                                               \
+            char *const *env_ = e_;                                          \
+            body;                                                            \
+        } else {                                                             \
+            char *const *env_ = (envp);                                      \
+            body;                                                            \
+        }                                                                    \
+    } while (0)
+
 AT_EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
     alloctrace_before_exec(path);
-    int r = at_real_execve(path, argv, envp);
+    int r;
+    AT_WITH_ENV(at_follow_exec_untraced(), envp, r = at_real_execve(path, argv, env_));
     return r;   /* exec failed: the trace goes on after its `exec` record */
 }
 
@@ -73,7 +95,8 @@ AT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]) 
     static at_execvpe_fn real;
     if (!real) real = (at_execvpe_fn)dlsym(RTLD_NEXT, "execvpe");
     alloctrace_before_exec(file);
-    int r = real(file, argv, envp);
+    int r;
+    AT_WITH_ENV(at_follow_exec_untraced(), envp, r = real(file, argv, env_));
     return r;   /* exec failed: the trace goes on after its `exec` record */
 }
 
@@ -83,7 +106,8 @@ AT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
     static at_fexecve_fn real;
     if (!real) real = (at_fexecve_fn)dlsym(RTLD_NEXT, "fexecve");
     alloctrace_before_exec("(fexecve)");
-    int r = real(fd, argv, envp);
+    int r;
+    AT_WITH_ENV(at_follow_exec_untraced(), envp, r = real(fd, argv, env_));
     return r;   /* exec failed: the trace goes on after its `exec` record */
 }
 
@@ -115,6 +139,28 @@ AT_EXPORT int execle(const char *path, const char *arg, ...) {
     char **envp;
     AT_COLLECT_ARGS(arg, argv, envp = va_arg(ap, char **))
     return execve(path, argv, envp);
+}
+
+/* ---- posix_spawn: a spawned program is another process (not followed by --follow exec|none) -- */
+typedef int (*at_spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                           const posix_spawnattr_t *, char *const[], char *const[]);
+
+AT_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                          const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
+    static at_spawn_fn real;
+    if (!real) real = (at_spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
+    int r;
+    AT_WITH_ENV(at_follow_spawn_untraced(), envp, r = real(pid, path, fa, attr, argv, env_));
+    return r;
+}
+
+AT_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
+    static at_spawn_fn real;
+    if (!real) real = (at_spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
+    int r;
+    AT_WITH_ENV(at_follow_spawn_untraced(), envp, r = real(pid, file, fa, attr, argv, env_));
+    return r;
 }
 
 /* ---- modules and thread names ---------------------------------------------------------------- */

@@ -28,6 +28,8 @@ enum Lifecycle {
         G.pointee.fd = -1
         _ = readlink("/proc/self/exe", G.pointee.exe_path, pathMax - 1)
         Config.load()
+        at_journal_init()
+        at_follow_init()
         if let off = Config.env("ALLOCTRACE_DISABLE"), off.pointee == 0x31 { return }
         if at_other_allocator_serves() != 0 { return }
         G.pointee.clock_kind = at_tsc_usable() != 0 ? UInt32(ClockKind.tsc.rawValue) : UInt32(ClockKind.monotonicNanoseconds.rawValue)
@@ -103,6 +105,7 @@ enum Lifecycle {
             // never a descriptor the program reused for a file of its own
             if at_trace_fd_intact(G.pointee.fd) != 0 { close(G.pointee.fd) }
             G.pointee.fd = -1
+            at_journal_end(Int32(reason), status)
         }
     }
 
@@ -125,6 +128,7 @@ enum Lifecycle {
             Writer.round(sync: true)
             Writer.execRecord(path)
             Writer.flush()
+            at_journal_exec(path)
         }
     }
 
@@ -155,6 +159,11 @@ enum Lifecycle {
         if at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
         if at_trace_fd_intact(G.pointee.fd) != 0 { close(G.pointee.fd) }
         G.pointee.fd = -1
+        if at_follow_forks() == 0 {   // --follow exec or none: this child records nothing
+            at_follow_drop_child()
+            at_store32(&G.pointee.status, UInt32(AT_FINISHED))
+            return
+        }
         Writer.cctx = nil   // the parent's compressor state may be mid-write: leave it
         var queued = BufferPool.takeQueue()
         while let b = queued { queued = b.pointee.next; BufferPool.give(b) }

@@ -308,6 +308,18 @@ int at_cmdline(char *buf, int cap);
 /* Opens the trace file for this process (O_EXCL, 0600, no symlinks); -1 and a message on failure. */
 int at_open_output(const char *pattern, int first_process);
 void at_message(const char *text);
+/* The recording journal (journal.c): ALLOCTRACE_INDEX read at start; one line per trace opened,
+ * exec and end. */
+void at_journal_init(void);
+/* ALLOCTRACE_FOLLOW (follow.c): which processes are traced. */
+void at_follow_init(void);
+int at_follow_forks(void);
+void at_follow_drop_child(void);
+int at_follow_exec_untraced(void);
+int at_follow_spawn_untraced(void);
+void at_journal_trace(const char *trace_path);
+void at_journal_exec(const char *path);
+void at_journal_end(int reason, int status);
 void at_message2(const char *a, const char *b);
 int at_write_all(int fd, const void *data, size_t n);
 void at_install_fork_handlers(void);
