@@ -278,6 +278,7 @@ struct DumpPrinter {
             case .exit: text("exit")
             case .fatalSignal: text("signal")
             case .explicitFinish: text("finished")
+            case .signal: text("terminating_signal")
             case nil: text("unknown(\(e.reasonRaw))")
             }
             key("status"); signed(e.status)
