@@ -11,17 +11,23 @@ struct Lines: ParsableCommand {
     )
 
     @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String
+    var trace: String?
+
+    @OptionGroup var live: LiveOptions
 
     @Argument(help: "The source file to print.")
-    var source: String
+    var source: String?
 
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         try reportingErrors {
+            // with --pid the one argument is the source file
+            let (traceArgument, sourceArgument) = live.pid != nil && source == nil ? (nil, self.trace) : (self.trace, source)
+            guard let source = sourceArgument else { throw CommandError("name the source file to print") }
             guard FileManager.default.isReadableFile(atPath: source) else { throw CommandError("cannot read source file \(source)") }
-            let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
+            let (trace, mark) = try live.target(traceArgument)
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true), untilMark: mark)
             let report = try LinesReport(replay: replay, resolver: StackResolver(reader: replay.reader), sourcePath: source)
             try Analysis.emit(report, json: output.json) { $0.text() }
         }

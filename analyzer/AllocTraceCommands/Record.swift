@@ -85,9 +85,15 @@ struct Record: ParsableCommand {
         if let heapGraph { env["ALLOCTRACE_HEAP_GRAPH"] = heapGraph }
 
         let child = try Spawner.spawn(argv, environment: env)
+        if !quiet { announce(pid: child, argv: argv) }
         let status = Spawner.wait(child)
         if !quiet { report(pattern: pattern, argv: argv, pid: child) }
         return status
+    }
+
+    /// One line at start: the traced program's pid, for `alloctrace mark` and `--pid`.
+    private func announce(pid: pid_t, argv: [String]) {
+        printNote("tracing pid \(pid) (\(URL(fileURLWithPath: argv[0]).lastPathComponent)); inspect it live with: alloctrace types --pid \(pid)")
     }
 
     /// Says where the trace went and how to read it, with the traces of children and exec'd images.

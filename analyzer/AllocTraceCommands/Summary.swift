@@ -10,7 +10,9 @@ struct Summary: ParsableCommand {
     )
 
     @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String
+    var trace: String?
+
+    @OptionGroup var live: LiveOptions
 
     @Option(help: "How many sites to list by peak and by bytes not freed.")
     var top = 3
@@ -19,7 +21,8 @@ struct Summary: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let replay = try Analysis.replay(trace, ReplayRequest(sites: true), innermostFramesOnly: !output.json)
+            let (trace, mark) = try live.target(self.trace)
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true), innermostFramesOnly: !output.json, untilMark: mark)
             let report = SummaryReport(replay: replay, resolver: StackResolver(reader: replay.reader), topSites: top,
                                        withStacks: output.json)
             try Analysis.emit(report, json: output.json) { $0.text() }
