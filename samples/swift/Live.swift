@@ -21,12 +21,16 @@ import Musl
 nonisolated(unsafe) var liveNodes: [Node] = []
 nonisolated(unsafe) var liveLeaves: [Leaf] = []
 
-/// Called after each step; does nothing (a breakpoint's place).
+/// Called after each step; does nothing (a breakpoint's place: `break samples_live_checkpoint`).
 @_cdecl("samples_live_checkpoint")
 @inline(never)
 public func liveCheckpoint(_ step: Int) {
     _ = step
 }
+
+/// The C symbol itself: a Swift call of `liveCheckpoint` would bypass it.
+@_silgen_name("samples_live_checkpoint")
+func callLiveCheckpoint(_ step: Int)
 
 /// Writes "step K\n" without allocating.
 @inline(never)
@@ -50,7 +54,7 @@ func runLive() {
     liveLeaves.reserveCapacity(5 * 100)
     for id in 0..<100 { liveNodes.append(makeNode(id)) }
     var step = 1
-    liveCheckpoint(step)
+    callLiveCheckpoint(step)
     writeStep(step)
     var byte: UInt8 = 0
     while read(0, &byte, 1) == 1 {
@@ -59,7 +63,7 @@ func runLive() {
             for i in 0..<10 { liveNodes.append(makeNode(1000 + step * 10 + i)) }
             for i in 0..<5 { liveLeaves.append(makeLeaf(step * 5 + i)) }
         }
-        liveCheckpoint(step)
+        callLiveCheckpoint(step)
         writeStep(step)
     }
     print("live: steps=\(step) nodes=\(liveNodes.count) leaves=\(liveLeaves.count)")
