@@ -52,8 +52,32 @@ struct Debug: ParsableCommand {
         // gdb itself runs with this process's environment: no recorder in it
         var env = environment
         env["ALLOCTRACE_ANALYZER"] = CommandLine.executablePathResolved
-        let child = try Spawner.spawn(argv, environment: env)
+        let child = try Self.spawnDebugger(argv, environment: env)
         return Spawner.wait(child)
+    }
+
+    /// Starts gdb with no signal blocked (a mask inherited from our parent would keep gdb from
+    /// seeing its inferior's SIGCHLD and the program from its signals); ^C is gdb's to handle.
+    static func spawnDebugger(_ argv: [String], environment: [String: String]) throws -> pid_t {
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            cArgs.forEach { free($0) }
+            cEnv.forEach { free($0) }
+        }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK))
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], nil, &attr, cArgs, cEnv)
+        if rc != 0 { throw CommandError("cannot run \(argv[0]): \(String(cString: strerror(rc)))", status: 127) }
+        signal(SIGINT, SIG_IGN)
+        signal(SIGQUIT, SIG_IGN)
+        return pid
     }
 
     static func shellQuoted(_ s: String) -> String {
