@@ -10,7 +10,7 @@ struct LiveOptions: ParsableArguments {
     @Option(help: "A running traced process (or its `alloctrace record` launcher): mark it now and analyse its trace up to that mark.")
     var pid: Int32?
 
-    @Option(name: .customLong("wait"), help: "With --pid: how long to wait for the mark to reach the trace, in seconds.")
+    @Option(name: .customLong("wait"), help: "With --pid: how long to wait for the mark to reach the trace, in seconds (reading the trace not counted).")
     var waitSeconds: Double = 10
 
     /// The trace to read and, with --pid, the index (from 1) of the mark just made.
@@ -133,7 +133,8 @@ enum LiveTrace {
         do { reader = try TraceReader(path: path) } catch { throw CommandError(error.description) }
         var s = Scan()
         do {
-            try reader.replay(records: { record in
+            // file order: no merge needed to see a mark's chunk before its snapshot's records
+            try reader.replay(order: .file, records: { record in
                 if case .heapSnapshot(.end) = record { s.snapshotAfterMark.append(s.marks.count) }
             }, events: { batch in
                 for e in batch where e.kind == .mark { s.marks.append(reader.label(of: e) ?? "") }
@@ -145,14 +146,23 @@ enum LiveTrace {
     /// Marks process `pid` now and waits until the mark, and its heap-graph snapshot when the process
     /// takes them at marks, are in `trace`. Returns the mark's index (from 1).
     static func markAndWait(_ pid: Int32, trace: String, timeout: Double) throws -> Int {
-        let before = try scan(trace).marks.count
-        let label = "live-\(getpid())"
+        // a label no earlier mark carries: this analyzer's pid and the time
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let label = "live-\(getpid())-\(now.tv_sec % 100_000)\(now.tv_nsec / 100_000_000)"
         try Mark.send(pid: pid, label: label)
         let graphs = environment(pid, "ALLOCTRACE_HEAP_GRAPH").map { $0.contains("marks") } ?? true
-        let deadline = Date().addingTimeInterval(timeout)
+        // the time spent reading the trace does not count: a long trace takes long to read
+        var deadline = Date().addingTimeInterval(timeout)
+        // the recorder's writer takes the label (removes the file) right before it writes the mark
+        let labelFile = "/tmp/alloctrace-mark.\(pid)"
+        while access(labelFile, F_OK) == 0 && Date() < deadline && state(pid) != nil && state(pid) != "Z" { usleep(5_000) }
+        var pause: useconds_t = 20_000
         while true {
+            let started = Date()
             let s = try scan(trace)
-            if let i = s.marks.indices.first(where: { $0 >= before && s.marks[$0] == label }) {
+            deadline += Date().timeIntervalSince(started)
+            if let i = s.marks.lastIndex(of: label) {
                 if !graphs || s.snapshotAfterMark.contains(where: { $0 > i }) { return i + 1 }
             }
             if state(pid) == nil || state(pid) == "Z" {
@@ -162,7 +172,8 @@ enum LiveTrace {
                 let stopped = state(pid) == "T" || state(pid) == "t" ? " (it is stopped)" : ""
                 throw CommandError("timed out after \(Formatting.seconds(timeout)) waiting for process \(pid)\(stopped) to write the mark to \(trace); try a longer --wait")
             }
-            usleep(50_000)
+            usleep(pause)
+            pause = min(pause * 2, 200_000)
         }
     }
 }

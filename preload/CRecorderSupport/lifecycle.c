@@ -136,7 +136,8 @@ void at_install_signal_handlers(void) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_sigaction = at_term_handler;
-        sa.sa_flags = SA_SIGINFO;
+        /* restart: a thread inside the recorder returns from it (the writer ends the trace) */
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
         sigemptyset(&sa.sa_mask);
         for (size_t k = 0; k < AT_NTERM; k++) sigaddset(&sa.sa_mask, at_term_signals[k]);
         at_own_signal(sig, &sa, &old);
