@@ -37,11 +37,16 @@ import Testing
         #expect(counts(byLauncher)["samples.Node"] == 110)
         #expect(counts(byLauncher)["samples.Leaf"] == 5)
 
+        let summary1 = try Toolbox.run(Toolbox.alloctrace, ["summary", "--pid", String(child)])
+        #expect(summary1.out.contains("complete:               no (still being written by pid \(child), figures up to "), "\(summary1.out)")
+        let marks = try Toolbox.run(Toolbox.alloctrace, ["marks", "--pid", String(p.pid)])
+        #expect(marks.out.split(separator: "\n").count == 5, "\(marks.out)")   // the header and marks #1-#4
+
         #expect(p.finish() == 0)
         #expect(p.out.contains("live: steps=2 nodes=110 leaves=5"))
         let summary = try Toolbox.json(["summary", trace])
         #expect(summary["complete"] as? Bool == true)
-        #expect(Toolbox.int(summary["marks"]) == 2)
+        #expect(Toolbox.int(summary["marks"]) == 4)
     }
 
     @Test func growthWithPidTwiceShowsExactlyWhatWasAllocatedInBetween() throws {
@@ -77,6 +82,20 @@ import Testing
         #expect(untraced.stderr.contains("process \(sleeper.pid) (sleep) does not run under alloctrace"), "\(untraced.stderr)")
         kill(sleeper.pid, SIGKILL)
         sleeper.finish()
+    }
+
+    @Test func aParentOfSeveralTracedProcessesIsAskedToChoose() throws {
+        let dir = try Toolbox.scratch("several")
+        let script = "LD_PRELOAD=\(Toolbox.bin("libAllocTracePreload.so")) ALLOCTRACE_OUTPUT=\(dir)/%p.atrace SWIFT_BACKTRACE=enable=no; export LD_PRELOAD ALLOCTRACE_OUTPUT SWIFT_BACKTRACE; "
+            + "\(Toolbox.bin("sample-long")) & \(Toolbox.bin("sample-long")) & wait"
+        let parent = try RunningProgram("/bin/sh", ["-c", script])
+        for _ in 0..<6000 where parent.out.split(separator: "\n").count < 2 { usleep(10_000) }
+        let r = try Toolbox.run(Toolbox.alloctrace, ["types", "--pid", String(parent.pid)])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("process \(parent.pid) launched several traced processes: "), "\(r.stderr)")
+        #expect(r.stderr.contains("(sample-long), ") && r.stderr.hasSuffix("(sample-long); name one with --pid\n"))
+        for c in r.stderr.split(whereSeparator: { !$0.isNumber }).compactMap({ Int32($0) }) where c != parent.pid { kill(c, SIGKILL) }
+        parent.finish()
     }
 
     @Test func debugPrintsTheTypesAtABreakpointAndTheProgramFinishes() throws {

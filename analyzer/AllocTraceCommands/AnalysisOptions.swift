@@ -59,6 +59,13 @@ enum Analysis {
         return replay
     }
 
+    /// "still being written by pid N, figures up to T" when the trace's process still writes it.
+    static func stillBeingWritten(_ replay: HeapReplay) -> String? {
+        guard replay.stoppedAtMark || !replay.replaySummary.complete, let pid = replay.reader.process?.pid,
+              LiveTrace.isWriting(Int32(truncatingIfNeeded: pid), replay.reader.path) else { return nil }
+        return "still being written by pid \(pid), figures up to \(Formatting.seconds(replay.seconds(replay.figures.lastTicks)))"
+    }
+
     /// Says where a moment's name bites: `start` and `end` always name the trace's start and end,
     /// not marks with those labels; a label that several marks carry names the first of them.
     static func noteMoments(_ moments: [Moment], labels: [String]) {

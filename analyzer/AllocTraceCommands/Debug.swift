@@ -25,6 +25,10 @@ struct Debug: ParsableCommand {
     }
 
     private func launch() throws -> Int32 {
+        if arguments == ["--help"] || arguments == ["-h"] {
+            print(Self.helpMessage())
+            return 0
+        }
         if arguments == ["--script-path"] {
             print(try Self.scriptPath())
             return 0
