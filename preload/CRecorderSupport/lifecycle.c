@@ -23,6 +23,9 @@ __attribute__((destructor)) static void at_destructor(void) { alloctrace_recorde
 static void at_on_exit(int status, void *arg) {
     (void)arg;
     alloctrace_recorder_finish(0, status);
+    /* a terminating signal met this exit inside the recorder: die of it now, as without us */
+    uint32_t sig = __atomic_load_n(&at_g.term_signal, __ATOMIC_ACQUIRE);
+    if (sig != 0 && getpid() == at_g.pid) at_die_of_signal((int)sig);
 }
 
 void at_install_fork_handlers(void) {
@@ -79,7 +82,7 @@ void at_die_of_signal(int sig) {
 }
 
 /* Another thread (or exit) is ending the trace: wait for the file to be closed, two seconds at most. */
-static void at_wait_for_end(void) {
+void at_wait_for_end(void) {
     for (int i = 0; i < 2000; i++) {
         if (__atomic_load_n(&at_g.status, __ATOMIC_ACQUIRE) != AT_FINISHED) return;
         if (__atomic_load_n(&at_g.fd, __ATOMIC_ACQUIRE) < 0) return;
@@ -93,13 +96,20 @@ static void at_term_handler(int sig, siginfo_t *info, void *ctx) {
     int saved = errno;
     at_tls *t = at_thread();
     if (t->depth != 0 || t->state == AT_THREAD_INTERNAL) {
-        if (__atomic_load_n(&at_g.status, __ATOMIC_ACQUIRE) == AT_RECORDING &&
-            __atomic_load_n(&at_g.writer_started, __ATOMIC_ACQUIRE) && getpid() == at_g.pid) {
-            uint32_t none = 0;
+        uint32_t status = __atomic_load_n(&at_g.status, __ATOMIC_ACQUIRE);
+        uint32_t none = 0;
+        if (getpid() == at_g.pid && status == AT_RECORDING && __atomic_load_n(&at_g.writer_started, __ATOMIC_ACQUIRE)) {
             if (__atomic_compare_exchange_n(&at_g.term_signal, &none, (uint32_t)sig, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                 __atomic_add_fetch(&at_g.work, 1, __ATOMIC_ACQ_REL);
                 at_futex_wake(&at_g.work, 1);
             }
+            errno = saved;
+            return;
+        }
+        if (getpid() == at_g.pid && status == AT_FINISHED && __atomic_load_n(&at_g.fd, __ATOMIC_ACQUIRE) >= 0) {
+            /* the trace is being ended, perhaps by this very thread (exit): the exit path dies of
+             * the signal once the end is written */
+            __atomic_compare_exchange_n(&at_g.term_signal, &none, (uint32_t)sig, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
             errno = saved;
             return;
         }

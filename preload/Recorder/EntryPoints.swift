@@ -75,6 +75,7 @@ public func alloctraceWriterMain(_ unused: UnsafeMutableRawPointer?) -> UnsafeMu
         if signal != 0 {
             // a terminating signal met a thread inside the recorder: the end is ours to write
             Lifecycle.finish(reason: EndReason.signal.rawValue, status: Int32(signal))
+            at_wait_for_end()   // when the exit path was ending it already
             at_die_of_signal(Int32(signal))
         }
         guard at_lock_bounded(&G.pointee.writer_lock, 1000) != 0 else { continue }

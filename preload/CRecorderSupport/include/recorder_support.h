@@ -315,6 +315,8 @@ void at_install_fork_handlers(void);
 void at_install_signal_handlers(void);
 /* Resets `sig` to SIG_DFL and delivers it to the calling thread: the process dies of it. */
 void at_die_of_signal(int sig);
+/* While another thread or the exit path ends the trace: waits (two seconds at most) for the file to close. */
+void at_wait_for_end(void);
 void at_start_writer_thread(void);
 void at_register_thread_exit(void);
 int at_is_thread_main(void);
