@@ -138,7 +138,9 @@ import Testing
         #expect(summary["exit_reason"] as? String == "signal")
         #expect(Toolbox.int(summary["exit_status"]) == Int(signal))
         let text = try Toolbox.run(Toolbox.alloctrace, ["summary", trace])
-        let name = signal == SIGTERM ? "SIGTERM" : "SIGINT"
+        let names: [Int32: String] = [SIGTERM: "SIGTERM", SIGINT: "SIGINT", SIGHUP: "SIGHUP", SIGUSR1: "SIGUSR1",
+                                      SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM"]
+        let name = names[signal] ?? "?"
         #expect(text.out.contains("ended by:               signal \(signal) (\(name))\n"), "\(text.out)")
         let leaks = try Toolbox.run(Toolbox.alloctrace, ["leaks", trace])
         #expect(leaks.status == 0, "\(leaks.stderr)")
@@ -150,7 +152,8 @@ import Testing
         #expect(untraced.finish(closingInput: false) == status)
     }
 
-    @Test(arguments: [(SIGTERM, Int32(143)), (SIGINT, Int32(130))])
+    @Test(arguments: [(SIGTERM, Int32(143)), (SIGINT, Int32(130)), (SIGHUP, Int32(129)), (SIGUSR1, Int32(138)),
+                      (SIGUSR2, Int32(140)), (SIGPIPE, Int32(141)), (SIGALRM, Int32(142))])
     func terminatingSignalsEndTheTraceOfACProgram(_ signal: Int32, _ status: Int32) throws {
         try expectCleanEnd(Toolbox.bin("sample-long"), [], ready: "ready", signal: signal, status: status)
     }
