@@ -39,6 +39,12 @@ import Testing
 
         let summary1 = try Toolbox.run(Toolbox.alloctrace, ["summary", "--pid", String(child)])
         #expect(summary1.out.contains("complete:               no (still being written by pid \(child), figures up to "), "\(summary1.out)")
+        // the file itself, while the program runs: being written, not cut short
+        let direct = try Toolbox.run(Toolbox.alloctrace, ["types", trace])
+        #expect(direct.stderr.contains("note: \(trace) is still being written by pid \(child); figures up to "), "\(direct.stderr)")
+        #expect(!direct.stderr.contains("cut short"))
+        let dump = try Toolbox.run(Toolbox.alloctrace, ["dump", trace])
+        #expect(dump.out.split(separator: "\n").last?.hasPrefix("complete: no (still being written by pid \(child)") == true)
         let marks = try Toolbox.run(Toolbox.alloctrace, ["marks", "--pid", String(p.pid)])
         #expect(marks.out.split(separator: "\n").count == 5, "\(marks.out)")   // the header and marks #1-#4
 

@@ -49,6 +49,8 @@ struct Dump: ParsableCommand {
         out.endLine()
         if summary.complete {
             out.text("complete: yes")
+        } else if let pid = reader.process?.pid, LiveTrace.isWriting(Int32(truncatingIfNeeded: pid), trace) {
+            out.text("complete: no (still being written by pid \(pid): \(summary.cutShortReason ?? "the data so far"))")
         } else {
             out.text("complete: no (the trace was cut short: \(summary.cutShortReason ?? "unknown reason"))")
         }

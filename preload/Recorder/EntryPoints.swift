@@ -84,7 +84,8 @@ public func alloctraceWriterMain(_ unused: UnsafeMutableRawPointer?) -> UnsafeMu
             Writer.round(sync: t >= syncDue || Writer.signalMarksToCapture > 0)
             if Writer.signalMarksToCapture > 0 {
                 Writer.signalMarksToCapture = 0
-                if G.pointee.heap_graph & 1 != 0 { HeapCapture.capture(.signalMark, writerLockHeld: true) }
+                // on disk now, for `--pid` waiting for it (a capture flushes at its end)
+                if G.pointee.heap_graph & 1 != 0 { HeapCapture.capture(.signalMark, writerLockHeld: true) } else { Writer.flush() }
             }
             if t >= flushDue { Writer.flush() }
         }
