@@ -36,7 +36,7 @@ let package = Package(
                        providers: [.apt(["libdw-dev"])]),
         // Return addresses -> frames (libdw, Swift and C++ demangling), offline.
         .systemLibrary(name: "CIberty", path: "Sources/CIberty", providers: [.apt(["libiberty-dev"])]),
-        .target(name: "Symbolication", dependencies: ["CLibdw", "CIberty", "TraceReader"], path: "Sources/Symbolication",
+        .target(name: "Symbolication", dependencies: ["CLibdw", "CIberty", "TraceReader", "TraceFormat"], path: "Sources/Symbolication",
                 linkerSettings: [.linkedLibrary("stdc++")]),
 
         // Renderers: text tables, JSON; one report a file over the replay's model.
@@ -67,7 +67,9 @@ let package = Package(
                 "TraceReader", "TraceFormat", "TraceAnalysis", "TraceReports", "Symbolication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "analyzer/AllocTraceCommands"
+            path: "analyzer/AllocTraceCommands",
+            // the `alloctrace` Python module (marks from Python), put on PYTHONPATH by `record`
+            resources: [.copy("Python")]
         ),
         .executableTarget(name: "alloctrace", dependencies: ["AllocTraceCommands"], path: "analyzer/alloctrace"),
 
@@ -92,6 +94,8 @@ let package = Package(
                           cxxSettings: [.headerSearchPath("../../../include")]),
         .executableTarget(name: "sample-graph", path: "samples/c/graph",
                           cSettings: [.headerSearchPath("../../../include")]),
+        .executableTarget(name: "sample-hostile", path: "samples/c/hostile",
+                          cSettings: [.headerSearchPath("../../../include")], linkerSettings: [.linkedLibrary("pthread")]),
 
         // --- tests ---------------------------------------------------------------------------
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "TraceReader", "CZstd"], path: "Tests/TraceFormatTests"),

@@ -1,3 +1,6 @@
+import TraceFormat
+import TraceReader
+
 /// One source-level frame of a return address: a function, and where in it the call was made.
 ///
 /// One address yields several frames when the call sits in inlined code: the inlined functions
@@ -19,6 +22,9 @@ public struct Frame: Sendable, Hashable {
     public var moduleOffset: UInt64
     /// True when this frame's function was inlined into the frame that follows it.
     public var isInlined: Bool
+    /// True for a Python frame: `function` is the code object's qualified name, `file` and `line`
+    /// the Python source, `moduleOffset` the instruction's byte offset in the bytecode.
+    public var isPython = false
 
     public init(function: String, rawName: String? = nil, file: String? = nil, line: Int? = nil,
                 module: String, moduleOffset: UInt64, isInlined: Bool = false) {
@@ -29,6 +35,26 @@ public struct Frame: Sendable, Hashable {
         self.module = module
         self.moduleOffset = moduleOffset
         self.isInlined = isInlined
+    }
+}
+
+extension Frame {
+    /// The module name of Python frames.
+    public static let pythonModule = "[python]"
+
+    /// A Python frame of `code`, at the instruction `ip` (a stack entry with `PythonFrame.tag`) names.
+    public init(python code: PythonCode, ip: UInt64) {
+        let offset = PythonFrame.instructionOffset(ip)
+        self.init(function: code.qualifiedName.isEmpty ? "<python>" : code.qualifiedName, file: code.file,
+                  line: code.line(atByteOffset: offset), module: Frame.pythonModule, moduleOffset: UInt64(offset))
+        isPython = true
+    }
+
+    /// A Python frame whose code object the trace does not describe (cut short, or too many objects).
+    public init(pythonCodeID id: UInt32, ip: UInt64) {
+        self.init(function: "<python code \(id)>", module: Frame.pythonModule,
+                  moduleOffset: UInt64(PythonFrame.instructionOffset(ip)))
+        isPython = true
     }
 }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLibdw
+import TraceFormat
 import TraceReader
 
 /// Turns a trace's return addresses into source-level frames, offline, from the files on disk.
@@ -22,6 +23,9 @@ public final class Symbolizer {
     private var rangeModules: [Int] = []
     private var cache: [UInt64: [Frame]] = [:]
     private var demangled: [String: String] = [:]
+    /// The trace's Python code objects by id, for Python frames (stack entries with
+    /// `PythonFrame.tag`); until it is set such frames are named by their code id only.
+    public var pythonCodes: ((UInt32) -> PythonCode?)?
 
     /// Reports `modules` (a trace's `module` records) for symbolization. `debugInfoPath` is
     /// libdwfl's search path for separate debug files (default `:.debug:/usr/lib/debug`).
@@ -44,6 +48,13 @@ public final class Symbolizer {
     /// site, then the function holding it. Looks up `ip - 1` (the call instruction); remembered.
     public func frames(for ip: UInt64) -> [Frame] {
         if let known = cache[ip] { return known }
+        if PythonFrame.isPython(ip) {
+            // not remembered until its code object is known (its record may come later in the trace)
+            guard let code = pythonCodes?(PythonFrame.codeID(ip)) else { return [Frame(pythonCodeID: PythonFrame.codeID(ip), ip: ip)] }
+            let frames = [Frame(python: code, ip: ip)]
+            cache[ip] = frames
+            return frames
+        }
         let frames = resolve(ip)
         cache[ip] = frames
         return frames

@@ -164,6 +164,28 @@ public struct HeapGraph: Sendable {
         }
     }
 
+    /// Python type objects at the snapshot, by address (part 9; Python processes only).
+    public private(set) var pythonTypes: [UInt64: HeapPythonType] = [:]
+    /// Part-4 words by address: in a Python process every object's `ob_type` of a built-in type.
+    public private(set) var pythonDataWords: [UInt64: UInt64] = [:]
+
+    /// Part 10 by object address: dead built-in objects and list lengths.
+    public private(set) var pythonFacts: [UInt64: HeapPythonFact] = [:]
+
+    /// Records the Python types of part 9, the facts of part 10 and the data words their objects'
+    /// headers hold.
+    public mutating func notePythonTypes(_ types: [HeapPythonType], facts: [HeapPythonFact],
+                                         dataWords runs: [(region: Int, offsets: [UInt64], values: [UInt64])]) {
+        for t in types { pythonTypes[t.address] = t }
+        for f in facts { pythonFacts[f.object] = f }
+        for run in runs where run.region >= 0 && run.region < regions.count {
+            let base = regions[run.region].start
+            for (offset, value) in zip(run.offsets, run.values) where pythonTypes[value] != nil {
+                pythonDataWords[base &+ offset] = value
+            }
+        }
+    }
+
     /// Whether the other threads were stopped for the snapshot (nil: a recorder that did not say).
     public var world: HeapWorldStop?
     /// Registers of the threads stopped for the snapshot.
@@ -229,6 +251,14 @@ public struct HeapGraph: Sendable {
     /// side table (an edge of kind `sideTable` from the object's reference-count word, offset 8),
     /// so a side table is reachable when its object is. Targets of weak fields are side tables; the
     /// caller may know more by their allocation site.
+    /// Makes the edges out of node `n` whose offsets lie in `offsets` weak: words the layout says
+    /// are no references (a Python object's GC links, a str's characters).
+    public mutating func weaken(node n: Int, offsets: Range<UInt64>) {
+        for e in edgeStart[n]..<edgeStart[n + 1] where offsets.contains(UInt64(edgeOffset[e])) {
+            edgeKind[e] = .weak
+        }
+    }
+
     public mutating func markSideTables(_ nodes: some Sequence<Int>) {
         var added: [(source: Int32, target: Int32)] = []
         for n in nodes where sideTables.insert(Int32(n)).inserted {
@@ -287,7 +317,7 @@ public struct HeapGraph: Sendable {
     public init(begin: HeapSnapshotBegin, end: HeapSnapshotEnd, regions: [HeapRegion],
                 words: [(region: Int, offsets: [UInt64], values: [UInt64])],
                 blocks: (addresses: [UInt64], sizes: [UInt64], types: [UInt32], stacks: [UInt32]),
-                layout: (UInt32) -> TypeLayout?) {
+                layout: (UInt32) -> TypeLayout?, notReferences: Set<UInt64> = []) {
         self.begin = begin
         self.end = end
         self.regions = regions
@@ -359,6 +389,7 @@ public struct HeapGraph: Sendable {
                         if type != 0 && off < 16 { continue }       // Swift object header
                         guard let t = findIn(v) else { continue }
                         if t == source && v != addrs[t] { continue } // into itself, not at its start
+                        if !notReferences.isEmpty && notReferences.contains(v) { continue }
                         var kind = HeapEdgeKind.plain
                         if type != 0 {
                             let l: TypeLayout?
@@ -389,6 +420,7 @@ public struct HeapGraph: Sendable {
                     case .heap: continue
                     }
                     guard let t = findIn(v) else { continue }
+                    if !notReferences.isEmpty && notReferences.contains(v) { continue }
                     let into = v &- addrs[t]
                     if into > 0 && into == HeapGraph.nextChunkHeaderOffset(szs[t]) { continue }
                     roots.append(HeapRoot(kind: rootKind, address: a, region: Int32(run.region), target: Int32(t)))

@@ -85,6 +85,8 @@ public final class HeapGraphReplay {
         var registers: [HeapThreadRegisters] = []
         var frames: [HeapThreadFrames] = []
         var tls: [HeapTLSModule] = []
+        var pythonTypes: [HeapPythonType] = []
+        var pythonFacts: [HeapPythonFact] = []
     }
 
     private var live: [UInt64: Block] = [:]
@@ -232,6 +234,10 @@ public final class HeapGraphReplay {
             if collecting?.wanted == true { collecting?.frames.append(f) }
         case .tlsLayout(let m):
             if collecting?.wanted == true { collecting?.tls += m }
+        case .pythonTypes(let t):
+            if collecting?.wanted == true { collecting?.pythonTypes += t }
+        case .pythonFacts(let f):
+            if collecting?.wanted == true { collecting?.pythonFacts += f }
         case .end(let e):
             guard var c = collecting, c.begin.snapshotID == e.snapshotID else { collecting = nil; return }
             collecting = nil
@@ -266,6 +272,18 @@ public final class HeapGraphReplay {
         graph = HeapGraph(begin: c.begin, end: end, regions: c.regions, words: c.words,
                           blocks: (addresses, sizes, types, stacks), layout: { types_.layout(of: $0) })
         graph?.noteFirstWords(c.dataWords)
+        if !c.pythonTypes.isEmpty, var g = graph {
+            // a Python heap: pointers to an object's GC header are the collector's lists, no
+            // references (through them every tracked object would hold the next); built again without
+            g.notePythonTypes(c.pythonTypes, facts: c.pythonFacts, dataWords: c.dataWords)
+            let minor = Int((reader.interpreter?.versionHex ?? 0) >> 16 & 0xFF)
+            let gcHeads = PythonObjects(graph: g, minor: minor).gcHeaderAddresses(g, minor: minor)
+            graph = HeapGraph(begin: c.begin, end: end, regions: c.regions, words: c.words,
+                              blocks: (addresses, sizes, types, stacks), layout: { types_.layout(of: $0) },
+                              notReferences: gcHeads)
+            graph?.noteFirstWords(c.dataWords)
+            graph?.notePythonTypes(c.pythonTypes, facts: c.pythonFacts, dataWords: c.dataWords)
+        }
         graph?.world = c.world
         graph?.threadFrames = c.frames
         graph?.tlsModules = c.tls

@@ -288,7 +288,7 @@ struct ReplayCore {
         case .free:
             figures.frees &+= 1
             calls.base[k] &+= 1
-            release(e.pointee.address)
+            release(e.pointee.address, by: e.pointee.stack)
         case .malloc, .calloc, .memalign, .posixMemalign, .alignedAlloc, .valloc, .pvalloc:
             calls.base[k] &+= 1
             figures.allocationCalls &+= 1
@@ -347,11 +347,15 @@ struct ReplayCore {
     }
 
     @inline(__always)
-    private mutating func release(_ address: UInt64) {
+    private mutating func release(_ address: UInt64, by freeStack: UInt32 = 0) {
         if peakDirty { capturePeak() }
         guard let b = heap.remove(address: address) else {
             figures.unmatchedFrees &+= 1
             return
+        }
+        if trackSites && freeStack != 0 {
+            sites.ensure(freeStack)
+            sites.freed(Int(freeStack), size: b.size)
         }
         let owner = threads.base + Int(b.thread)
         let temporary = owner.pointee.hasLast && owner.pointee.last == address

@@ -9,6 +9,9 @@ public struct SiteStatistics: Sendable {
     public var liveBlocks: [UInt64] = []
     /// Bytes live from this stack at the moment of the global peak (empty when there was no peak).
     public var peakBytes: [UInt64] = []
+    /// Bytes whose free this stack made (traces of Python programs record the Python frames of
+    /// frees; 0 elsewhere).
+    public var freedBytes: [UInt64] = []
 
     public init() {}
 
@@ -38,9 +41,9 @@ struct SiteColumns {
         var peakBytes: UInt64 = 0
         /// The capture `peakBytes` belongs to.
         var stamp: UInt64 = 0
-        /// Pads a record to one 64-byte line (the column is line-aligned): at 56 bytes most records
-        /// straddle two lines, and an event's site update cost two misses on a trace with many sites.
-        private var padding: UInt64 = 0
+        /// Bytes freed by this stack; also makes the record one 64-byte line (the column is
+        /// line-aligned: at 56 bytes most records straddled two lines).
+        var freedBytes: UInt64 = 0
     }
 
     var sites = Column<Site>(capacity: 1024)
@@ -103,6 +106,12 @@ struct SiteColumns {
         if temporary { p.pointee.temporary &+= 1 }
     }
 
+    /// A free made by stack `s` (ensured) of a block of `size` bytes.
+    @inline(__always)
+    func freed(_ s: Int, size: UInt64) {
+        sites.base[s].freedBytes &+= size
+    }
+
     /// The figures as `SiteStatistics`.
     var statistics: SiteStatistics {
         var s = SiteStatistics()
@@ -112,6 +121,7 @@ struct SiteColumns {
         s.temporary.reserveCapacity(n)
         s.liveBytes.reserveCapacity(n)
         s.liveBlocks.reserveCapacity(n)
+        s.freedBytes.reserveCapacity(n)
         if captures > 0 { s.peakBytes.reserveCapacity(n) }
         for i in 0..<n {
             let site = sites[i]
@@ -120,6 +130,7 @@ struct SiteColumns {
             s.temporary.append(site.temporary)
             s.liveBytes.append(site.liveBytes)
             s.liveBlocks.append(site.liveBlocks)
+            s.freedBytes.append(site.freedBytes)
             if captures > 0 { s.peakBytes.append(site.stamp == captures ? site.peakBytes : site.liveBytes) }
         }
         return s

@@ -3,8 +3,10 @@ public enum TraceFileHeader {
     /// "ALCTRACE": the first eight bytes of every trace.
     public static let magic: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
         (0x41, 0x4C, 0x43, 0x54, 0x52, 0x41, 0x43, 0x45)
-    /// The format version this code writes and reads; a reader rejects any other.
-    public static let version: UInt16 = 1
+    /// The format version this code writes; version 2 added Python frames and code objects.
+    public static let version: UInt16 = 2
+    /// The versions this code reads; a reader rejects any other.
+    public static let readable: ClosedRange<UInt16> = 1...2
     /// Bytes before the zstd stream: magic (8), version (u16 LE), flags (u16 LE), reserved (u32).
     public static let size = 16
 }

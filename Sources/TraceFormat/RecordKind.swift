@@ -16,6 +16,29 @@ public enum RecordKind: UInt8, Sendable {
     case checkpoint = 12
     /// A Swift class's instance size and stored properties (offsets, names, ownership).
     case typeLayout = 13
+    /// A Python code object: file, qualified name, first line and line table (version 2).
+    case pythonCode = 14
+    /// The interpreter the process runs (CPython's version) and whether its frames are recorded.
+    case interpreter = 15
+}
+
+/// Python frames inside stacks (version 2): a stack node's `ip` with the high bit set is a Python
+/// frame, not a return address.
+public enum PythonFrame {
+    public static let tag: UInt64 = 1 << 63
+    @inlinable public static func isPython(_ ip: UInt64) -> Bool { ip & tag != 0 }
+    /// The `python_code` id of a Python frame.
+    @inlinable public static func codeID(_ ip: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: (ip >> 32) & 0x7FFF_FFFF) }
+    /// The byte offset of the frame's current instruction in its code object's bytecode.
+    @inlinable public static func instructionOffset(_ ip: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: ip & 0x7FFF_FFFF) }
+}
+
+/// What the `interpreter` record says about the frames of a process's interpreter.
+public enum InterpreterFrames: UInt8, Sendable {
+    /// Only native stacks (an interpreter version or build the recorder cannot read; see the note).
+    case native = 0
+    /// Allocations made while Python code runs carry their Python frames.
+    case python = 1
 }
 
 /// Kinds of events inside a `chunk` record. The high bit of an allocation kind says "a type id follows".
@@ -36,6 +59,9 @@ public enum EventKind: UInt8, Sendable {
 
     /// Set on an allocation event's kind byte when a Swift type id follows the stack id.
     public static let typedFlag: UInt8 = 0x80
+    /// Set on a free event's kind byte (version 2) when a stack id follows the address: the Python
+    /// frames that freed the block.
+    public static let freeStackFlag: UInt8 = 0x80
 
     /// The allocation kinds that carry (address, size, stack[, alignment]).
     @inlinable public var isPlainAllocation: Bool { rawValue >= 1 && rawValue <= 7 }

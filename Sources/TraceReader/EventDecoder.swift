@@ -211,9 +211,10 @@ struct EventDecoder {
                                                       into e: UnsafeMutablePointer<TraceEvent>) throws(EventError) {
         let byte = f.kind
         let raw = byte & ~EventKind.typedFlag
-        let typed = byte & EventKind.typedFlag != 0
-        // Kinds 1-13; only allocations (1-9) may be typed.
-        guard raw &- 1 < (typed ? 9 : 13), let kind = EventDecoder.kind(raw) else { throw .unknownKind(byte) }
+        // the high bit: a type id after an allocation (kinds 1-9), a stack after a free (10)
+        let freeStack = byte == EventKind.free.rawValue | EventKind.freeStackFlag
+        let typed = byte & EventKind.typedFlag != 0 && !freeStack
+        guard freeStack || raw &- 1 < (typed ? 9 : 13), let kind = EventDecoder.kind(raw) else { throw .unknownKind(byte) }
 
         let dt = try f.unsigned()
         let (t, overflow) = ticks.addingReportingOverflow(dt)
@@ -226,6 +227,11 @@ struct EventDecoder {
             let a = try f.address(against: addr)
             e.pointee.address = a
             addr = a
+            if freeStack {
+                let st = try f.stack(against: stack)
+                e.pointee.stack = st
+                stack = st
+            }
         case EventKind.malloc.rawValue, EventKind.calloc.rawValue, EventKind.valloc.rawValue,
              EventKind.pvalloc.rawValue:
             let a = try f.address(against: addr)

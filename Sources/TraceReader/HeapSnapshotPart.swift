@@ -18,6 +18,54 @@ public enum HeapSnapshotPart: Sendable, Equatable {
     case frames(HeapThreadFrames)
     /// Part 8: where each module's static TLS block lies below a thread pointer.
     case tlsLayout([HeapTLSModule])
+    /// Part 9: Python type objects the scan met (Python processes).
+    case pythonTypes([HeapPythonType])
+    /// Part 10: built-in Python objects that are dead (free lists) or lists with their lengths.
+    case pythonFacts([HeapPythonFact])
+}
+
+/// A fact about one built-in Python object at a snapshot (part 10).
+public struct HeapPythonFact: Sendable, Equatable {
+    /// The object's address (where `ob_refcnt` is).
+    public var object: UInt64
+    /// Its reference count was 0: an object kept on a free list for reuse, whose words are stale.
+    public var dead: Bool
+    /// A list's `ob_size` (0 for other types).
+    public var length: UInt64
+
+    public init(object: UInt64, dead: Bool, length: UInt64) {
+        self.object = object
+        self.dead = dead
+        self.length = length
+    }
+}
+
+/// A Python type object at a snapshot: a class or a built-in type.
+public struct HeapPythonType: Sendable, Equatable {
+    /// The type object's address (a class's block starts 16 bytes before: its GC header).
+    public var address: UInt64
+    /// `tp_flags`.
+    public var flags: UInt64
+    /// `tp_name`: `MyBigFatObject`, `list`, `collections.OrderedDict`.
+    public var name: String
+
+    public init(address: UInt64, flags: UInt64, name: String) {
+        self.address = address
+        self.flags = flags
+        self.name = name
+    }
+
+    /// Py_TPFLAGS_HAVE_GC: its objects start after a 16-byte GC header.
+    public var isGC: Bool { flags & (1 << 14) != 0 }
+    /// Py_TPFLAGS_HEAPTYPE: a class made at run time (its object is a heap block).
+    public var isHeapType: Bool { flags & (1 << 9) != 0 }
+    /// Where an object of this type starts in its malloc'd block on CPython 3.`minor`: after the
+    /// pre-header (managed dict and values / weakref pointers, 16 bytes) and the GC header.
+    public func objectOffset(minor: Int) -> UInt64 {
+        let managedDict: UInt64 = 1 << 4, managedWeakref: UInt64 = 1 << 3
+        let preHeader = minor >= 12 ? flags & (managedDict | managedWeakref) != 0 : flags & managedDict != 0
+        return (preHeader ? 16 : 0) + (isGC ? 16 : 0)
+    }
 }
 
 /// A module's static TLS block: `offset` bytes below the thread pointer, `size` bytes long.
@@ -321,6 +369,30 @@ extension HeapSnapshotPart {
                 modules.append(HeapTLSModule(moduleID: try c.varint(), offset: try c.varint(), size: try c.varint()))
             }
             return .tlsLayout(modules)
+        case 9:
+            c = peek
+            let count = try c.varint()
+            guard count <= UInt64(c.remaining / 3) else { throw .short }
+            var types: [HeapPythonType] = []
+            for _ in 0..<count {
+                types.append(HeapPythonType(address: try c.varint(), flags: try c.varint(), name: try c.string()))
+            }
+            return .pythonTypes(types)
+        case 10:
+            c = peek
+            let count = try c.varint()
+            guard count <= UInt64(c.remaining / 3) else { throw .short }
+            var facts: [HeapPythonFact] = []
+            facts.reserveCapacity(Int(count))
+            var object: UInt64 = 0
+            for _ in 0..<count {
+                let v = try c.varint()
+                var low: UInt8 = 0
+                if v & 1 != 0 { low = try c.u8() }
+                object = object &+ UInt64(bitPattern: AddressDelta.delta(v, low: low))
+                facts.append(HeapPythonFact(object: object, dead: try c.varint() != 0, length: try c.varint()))
+            }
+            return .pythonFacts(facts)
         default:
             return nil
         }

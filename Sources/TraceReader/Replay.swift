@@ -140,6 +140,14 @@ extension TraceReader {
             return .type(t)
         case .exec:
             return .exec(try TraceExec.parse(&c))
+        case .pythonCode:
+            let code = try PythonCode.parse(&c)
+            pythonCodes.define(code)
+            return .pythonCode(code)
+        case .interpreter:
+            let i = try TraceInterpreter.parse(&c)
+            interpreter = i
+            return .interpreter(i)
         case .heapSnapshot, .typeLayout:
             return try readGraphRecord(kind, &c)
         default:

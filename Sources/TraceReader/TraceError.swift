@@ -23,13 +23,13 @@ public enum TraceError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .notATrace(path):
             return "'\(path)' is not an alloctrace trace (it does not start with \"ALCTRACE\")"
         case let .unsupportedVersion(path, version):
-            let reads = TraceFileHeader.version
-            if version > reads {
+            let reads = TraceFileHeader.readable
+            if version > reads.upperBound {
                 return "'\(path)': trace format version \(version) is newer than this alloctrace "
-                    + "(reads version \(reads)); upgrade alloctrace"
+                    + "(reads versions \(reads.lowerBound) to \(reads.upperBound)); upgrade alloctrace"
             }
             return "'\(path)': trace format version \(version) is not one this alloctrace reads "
-                + "(it reads version \(reads))"
+                + "(it reads versions \(reads.lowerBound) to \(reads.upperBound))"
         case let .corrupt(path, detail):
             return "'\(path)' is corrupt: \(detail)"
         }

@@ -21,6 +21,10 @@ public final class TraceReader {
     public internal(set) var stacks = StackTable()
     /// Swift types by id.
     public internal(set) var types = TypeTable()
+    /// Python code objects by id (the `python_code` records read so far).
+    public internal(set) var pythonCodes = PythonCodeTable()
+    /// The interpreter the process ran, when it ran one the recorder recognised.
+    public internal(set) var interpreter: TraceInterpreter?
     /// Ticks -> nanoseconds, with the pairs read so far.
     public internal(set) var clock: TickClock
 
@@ -67,6 +71,8 @@ public final class TraceReader {
         threads = [:]
         stacks = StackTable()
         types = TypeTable()
+        pythonCodes = PythonCodeTable()
+        interpreter = nil
         markLabels.removeAll()
         clock = TickClock(process: process)
     }

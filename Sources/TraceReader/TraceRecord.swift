@@ -20,6 +20,10 @@ public enum TraceRecord: Sendable, Equatable {
     case heapSnapshot(HeapSnapshotPart)
     /// A Swift class's layout, now also in `TraceReader.types` (`layout(of:)`).
     case typeLayout(TypeLayout)
+    /// A Python code object, now also in `TraceReader.pythonCodes`.
+    case pythonCode(PythonCode)
+    /// The process's interpreter, now also `TraceReader.interpreter`.
+    case interpreter(TraceInterpreter)
     /// A record kind this reader does not know (or a reserved one, or a heap-snapshot part it does
     /// not know); skipped.
     case unknown(kind: UInt8, length: Int)
@@ -42,6 +46,8 @@ extension TraceRecord {
         case .heapSnapshot: return "heap_snapshot"
         case .checkpoint: return "checkpoint"
         case .typeLayout: return "type_layout"
+        case .pythonCode: return "python_code"
+        case .interpreter: return "interpreter"
         case nil: return "kind \(kind)"
         }
     }

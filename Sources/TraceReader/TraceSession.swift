@@ -22,7 +22,7 @@ final class TraceSession {
         guard bytes.prefix(8).elementsEqual(magic.prefix(min(n, 8))) else { throw .notATrace(path: path) }
         version = n >= 10 ? UInt16(bytes[8]) | UInt16(bytes[9]) << 8 : TraceFileHeader.version
         flags = n >= 12 ? UInt16(bytes[10]) | UInt16(bytes[11]) << 8 : 0
-        if version != TraceFileHeader.version { throw .unsupportedVersion(path: path, version: version) }
+        if !TraceFileHeader.readable.contains(version) { throw .unsupportedVersion(path: path, version: version) }
         headerComplete = n == TraceFileHeader.size
         self.path = path
         self.file = file

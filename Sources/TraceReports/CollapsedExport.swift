@@ -8,7 +8,7 @@ public enum CollapsedExport {
         for stack in sites.stacks {
             let value = SiteMetric.value(metric, sites, Int(stack))
             guard value > 0 else { continue }
-            var names = resolver.frames(stack).map { StackResolver.shortName($0).replacingOccurrences(of: ";", with: ":") }
+            var names = resolver.frames(stack).map { StackResolver.label($0).replacingOccurrences(of: ";", with: ":") }
             if names.isEmpty { names = [resolver.function(stack)] }
             lines[names.reversed().joined(separator: ";"), default: 0] += value
         }

@@ -26,7 +26,7 @@ public enum FlameGraphSVG {
             guard value > 0 else { continue }
             root.value += value
             var node = root
-            var names = resolver.frames(stack).map(StackResolver.shortName)
+            var names = resolver.frames(stack).map(StackResolver.label)
             if names.isEmpty { names = [resolver.function(stack)] }
             for name in names.reversed() {
                 node = node.child(name)

@@ -23,10 +23,14 @@ public struct GrowthReport: Encodable {
         case fromTimeNs = "from_time_ns", toTimeNs = "to_time_ns"
     }
 
-    public init(replay: HeapReplay, resolver: StackResolver, from: Moment, to: Moment, sites: Bool, all: Bool, limit: Int?) {
+    /// `graphs`: the heap graphs at both moments, when the blocks' names come from them (Python
+    /// objects by their Python type).
+    public init(replay: HeapReplay, resolver: StackResolver, from: Moment, to: Moment, sites: Bool, all: Bool, limit: Int?,
+                graphs: (before: HeapGraphAnalysis, after: HeapGraphAnalysis)? = nil) {
         let a = replay.snapshots[from]!, b = replay.snapshots[to]!
         let naming = TypeNaming(reader: replay.reader, resolver: resolver)
-        var rows = ComparisonRow.compare(naming.tallies(a.groups), naming.tallies(b.groups))
+        var rows = graphs.map { ComparisonRow.compare($0.before.tallies(), $0.after.tallies()) }
+            ?? ComparisonRow.compare(naming.tallies(a.groups), naming.tallies(b.groups))
         if !all { rows = rows.filter { $0.countChange != 0 || $0.bytesChange != 0 } }
         trace = replay.reader.path
         self.from = from.description

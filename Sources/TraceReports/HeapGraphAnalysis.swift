@@ -35,6 +35,9 @@ public final class HeapGraphAnalysis {
             if isSideTable { sideTables.append(n) }
         }
         graph.markSideTables(sideTables)
+        let minor = Int((reader.interpreter?.versionHex ?? 0) >> 16 & 0xFF)
+        python = PythonObjects(graph: graph, minor: minor)
+        python.weakenNonReferences(&graph, minor: minor)
     }
 
     // MARK: names
@@ -43,6 +46,9 @@ public final class HeapGraphAnalysis {
         var type: UInt32
         var stack: UInt32
     }
+
+    /// Python objects and the blocks they own, by node (CPython traces with part 9).
+    public let python: PythonObjects
 
     private var groupIDs: [GroupKey: Int32] = [:]
     /// Names of node groups (types), indexed by `groupOf`.
@@ -57,6 +63,7 @@ public final class HeapGraphAnalysis {
     }()
 
     private func group(ofNode n: Int) -> Int32 {
+        if let name = python.names[Int32(n)] { return group(named: name) }
         let type = graph.typeIDs[n]
         let key = GroupKey(type: type, stack: type != 0 ? 0 : graph.stacks[n])
         if let g = groupIDs[key] { return g }
@@ -70,6 +77,25 @@ public final class HeapGraphAnalysis {
         }
         groupIDs[key] = g
         return g
+    }
+
+    private func group(named name: String) -> Int32 {
+        if let known = nameIndex[name] { return known }
+        let g = Int32(groupNames.count)
+        groupNames.append(name)
+        nameIndex[name] = g
+        return g
+    }
+
+    /// Live blocks and bytes by name (`typeName`).
+    public func tallies() -> [String: HeapSnapshot.Tally] {
+        var out: [String: HeapSnapshot.Tally] = [:]
+        for n in 0..<graph.nodeCount {
+            let name = typeName(n)
+            out[name, default: .init()].blocks += 1
+            out[name, default: .init()].bytes += graph.sizes[n]
+        }
+        return out
     }
 
     /// The node's type: a Swift type's name, or `malloc@function` for any other block.
@@ -86,6 +112,8 @@ public final class HeapGraphAnalysis {
     public func field(edge e: Int, source: Int) -> String {
         if graph.edgeKind[e] == .sideTable { return "(side table)" }
         let offset = UInt64(graph.edgeOffset[e])
+        if python.parts[Int32(source)] == "items" { return "[\(offset / 8)]" }
+        if let field = python.ownerField[e] { return field }
         let type = graph.typeIDs[source]
         if type != 0, let layout = reader.types.layout(of: type), let f = layout.field(containing: offset) {
             return offset == f.offset ? f.name : "\(f.name)+\(offset - f.offset)"
@@ -250,7 +278,12 @@ public final class HeapGraphAnalysis {
     public var rootTargets: [Int32] { graph.roots.map(\.target) }
 
     /// Nodes reachable from a root through edges that keep things reachable.
-    public private(set) lazy var reachable: [Bool] = GraphAlgorithms.reachable(keeping.adjacency, from: rootTargets)
+    public private(set) lazy var reachable: [Bool] = {
+        var r = GraphAlgorithms.reachable(keeping.adjacency, from: rootTargets)
+        // a Python free list's objects are the interpreter's cache of memory, not objects: never leaked
+        for n in python.dead { r[Int(n)] = true }
+        return r
+    }()
 
     /// Shortest chains of owning edges from the roots.
     public private(set) lazy var chains: (parent: [Int32], via: [Int], depth: [Int32]) =

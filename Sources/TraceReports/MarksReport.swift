@@ -33,8 +33,27 @@ public struct MarksReport: Encodable {
         var t = TextTable(["#", "time", "live heap", "blocks", "RSS", "label"], rightAligned: [0, 1, 2, 3, 4])
         for m in marks {
             t.add([String(m.index), Formatting.seconds(Double(m.timeNs) / 1e9), Formatting.bytes(m.liveBytes),
-                   Formatting.count(m.liveBlocks), Formatting.bytes(m.rssBytes), m.label])
+                   Formatting.count(m.liveBlocks), Formatting.bytes(m.rssBytes), Self.printable(m.label)])
         }
         return t.render()
+    }
+
+    /// A label as it may go to a terminal: control characters (escape sequences, newlines, tabs,
+    /// DEL, C1) and backslashes escaped, `\n`, `\t`, `\r`, `\e`, `\\`, else `\xNN` / `\u{NN}`.
+    static func printable(_ label: String) -> String {
+        var out = ""
+        for u in label.unicodeScalars {
+            switch u.value {
+            case 0x0A: out += "\\n"
+            case 0x09: out += "\\t"
+            case 0x0D: out += "\\r"
+            case 0x1B: out += "\\e"
+            case 0x5C: out += "\\\\"
+            case 0x00..<0x20, 0x7F: out += "\\x" + (u.value < 16 ? "0" : "") + String(u.value, radix: 16)
+            case 0x80..<0xA0: out += "\\u{" + String(u.value, radix: 16) + "}"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 }

@@ -1,18 +1,32 @@
 import Symbolication
+import TraceFormat
 import TraceReader
 
 /// Names the stacks of one trace: symbolized frames, and the function that made the allocation.
 ///
 /// Frames of the allocator itself (operator new, the Swift runtime's allocation entry points) are
 /// dropped from the inside of each stack, so a stack starts at the code that asked for memory.
+/// A stack that holds Python frames shows only those (memray's default), unless `native`: then the
+/// interpreter's C frames too, each eval-loop frame after the Python frames it ran.
 public final class StackResolver {
     public let reader: TraceReader
     public let symbolizer: Symbolizer
+    /// Show the native frames of stacks that have Python frames.
+    public let native: Bool
     private var framesCache: [UInt32: [Frame]] = [:]
 
-    public init(reader: TraceReader) {
+    public init(reader: TraceReader, native: Bool = false) {
         self.reader = reader
+        self.native = native
         symbolizer = SymbolizerWarmup.take(for: reader) ?? Symbolizer(modules: reader.modules)
+        symbolizer.pythonCodes = { [unowned reader] id in reader.pythonCodes[id] }
+    }
+
+    /// The entries of `stack` a report shows, innermost first (see the type's comment).
+    private func shown(_ stack: UInt32) -> [UInt64]? {
+        guard let ips = reader.stacks.frames(stack) else { return nil }
+        if native || !ips.contains(where: PythonFrame.isPython) { return ips }
+        return ips.filter(PythonFrame.isPython)
     }
 
     /// Warnings about modules that could not be symbolized (changed or missing binaries).
@@ -22,7 +36,7 @@ public final class StackResolver {
     public func frames(_ stack: UInt32) -> [Frame] {
         if let known = framesCache[stack] { return known }
         var frames: [Frame] = []
-        if let ips = reader.stacks.frames(stack) {
+        if let ips = shown(stack) {
             frames = symbolizer.symbolize(stack: ips)
             let firstUser = frames.firstIndex { !StackResolver.isAllocatorFrame($0) } ?? frames.count
             if firstUser < frames.count { frames.removeFirst(firstUser) }
@@ -41,7 +55,7 @@ public final class StackResolver {
     /// information for the modules further out (e.g. libc's, tens of milliseconds, for `main`'s caller).
     public func innermostUserFrame(_ stack: UInt32) -> Frame? {
         if let known = framesCache[stack] { return known.first }
-        guard let ips = reader.stacks.frames(stack) else { return nil }
+        guard let ips = shown(stack) else { return nil }
         for ip in ips {
             for f in symbolizer.frames(for: ip) where !StackResolver.isAllocatorFrame(f) { return f }
         }
@@ -50,7 +64,7 @@ public final class StackResolver {
 
     /// The return addresses of `stack`, innermost first, without the allocator's own.
     public func userAddresses(_ stack: UInt32) -> [UInt64] {
-        guard var ips = reader.stacks.frames(stack) else { return [] }
+        guard var ips = shown(stack) else { return [] }
         let firstUser = ips.firstIndex { ip in !symbolizer.frames(for: ip).allSatisfy(StackResolver.isAllocatorFrame) } ?? ips.count
         ips.removeFirst(firstUser)
         return ips
@@ -88,6 +102,15 @@ public final class StackResolver {
             }
         }
         return out.isEmpty ? f.function : out
+    }
+
+    /// A frame's name in a flame graph or collapsed stacks: its short name, and for a Python frame
+    /// the file and line too (`my_func (my_func.py:3)`, as py-spy writes them), since every module's
+    /// top level is `<module>`.
+    public static func label(_ f: Frame) -> String {
+        guard f.isPython, let file = f.file else { return shortName(f) }
+        let base = file.split(separator: "/").last.map(String.init) ?? file
+        return "\(f.function) (\(base)" + (f.line.map { ":\($0)" } ?? "") + ")"
     }
 
     public static func describe(_ f: Frame) -> String {

@@ -62,13 +62,15 @@ public struct SummaryReport: Encodable {
     public var marks: Int
     public var swiftTypeCapture: String
     public var unwind: String
+    /// The Python interpreter the program ran, when it ran one.
+    public var python: PythonSummary?
     public var calls: [String: UInt64]
     public var topPeakSites: [SiteRow]
     public var topLeakedSites: [SiteRow]
     public var warnings: [String]
 
     enum CodingKeys: String, CodingKey {
-        case trace, executable, pid, complete, frees, threads, marks, unwind, calls, warnings
+        case trace, executable, pid, complete, frees, threads, marks, unwind, calls, warnings, python
         case cutShortReason = "cut_short_reason", exitReason = "exit_reason", exitStatus = "exit_status"
         case durationNs = "duration_ns", allocationCalls = "allocation_calls", unmatchedFrees = "unmatched_frees"
         case bytesAllocated = "bytes_allocated", peakHeapBytes = "peak_heap_bytes", peakHeapTimeNs = "peak_heap_time_ns"
@@ -112,6 +114,7 @@ public struct SummaryReport: Encodable {
         marks = f.marks
         swiftTypeCapture = r.process?.swiftTypeCapture?.name ?? "unknown"
         unwind = r.process?.unwind?.name ?? "unknown"
+        python = r.interpreter.map { PythonSummary($0, codeObjects: r.pythonCodes.count) }
         var calls: [String: UInt64] = [:]
         for k in 1...13 {
             guard let kind = EventKind(rawValue: UInt8(k)), kind != .mark, kind != .rss, kind != .threadExit else { continue }
@@ -164,6 +167,7 @@ public struct SummaryReport: Encodable {
         o += "marks:                  \(marks)\n"
         o += "Swift type capture:     \(swiftTypeCapture)\n"
         o += "stacks:                 \(unwind)\n"
+        if let python { o += "Python:                 \(python.text)\n" }
         let used = calls.filter { $0.value > 0 }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
         o += "calls:                  " + used.map { "\($0.key) \(Formatting.count($0.value))" }.joined(separator: ", ") + "\n"
         func sites(_ title: String, _ rows: [SiteRow], _ value: (SiteRow) -> UInt64) {

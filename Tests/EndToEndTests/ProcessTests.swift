@@ -44,7 +44,7 @@ import TraceFormat
         #expect(r.out == "getattr: ok\n")
         let t = try DecodedTrace(trace)
         #expect(t.summary.complete)
-        let main = try #require(t.events.first { $0.kind == .malloc }?.thread)
+        let main = try #require(t.events.first { $0.thread != 0 && $0.kind != .threadExit }?.thread)   // main's calloc (the DTV)
         let first = try #require(t.events.first { $0.thread != main && $0.thread != 0 && $0.kind != .threadExit })
         // glibc's realloc(NULL, 32) for the affinity mask, under the thread's lock
         #expect(first.kind == .realloc && first.oldAddress == 0 && first.size == 32)

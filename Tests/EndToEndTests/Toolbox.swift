@@ -28,7 +28,7 @@ enum Toolbox {
     /// Runs a program to completion; stdin is /dev/null.
     @discardableResult
     static func run(_ path: String, _ args: [String], environment: [String: String]? = nil,
-                    cwd: String? = nil) throws -> Result {
+                    cwd: String? = nil, timeout: Int = 300) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
@@ -49,7 +49,7 @@ enum Toolbox {
         // a hang (a deadlock in the recorder, say) fails its test instead of stalling the suite
         let pid = p.processIdentifier
         let watchdog = DispatchWorkItem { if p.isRunning { kill(pid, SIGKILL) } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(300), execute: watchdog)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(timeout), execute: watchdog)
         p.waitUntilExit()
         watchdog.cancel()
         try out.close()
@@ -81,11 +81,59 @@ enum Toolbox {
     }
 
     /// `alloctrace record -q -o DIR/trace.atrace -- PROGRAM ARGS`; returns the run and the trace path.
-    static func record(_ program: String, _ args: [String] = [], in dir: String, options: [String] = []) throws -> (Result, String) {
+    static func record(_ program: String, _ args: [String] = [], in dir: String, options: [String] = [],
+                       timeout: Int = 300) throws -> (Result, String) {
         let trace = dir + "/trace.atrace"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let r = try run(alloctrace, ["record", "-q", "-o", trace] + options + ["--", program] + args)
+        let r = try run(alloctrace, ["record", "-q", "-o", trace] + options + ["--", program] + args, timeout: timeout)
         return (r, trace)
+    }
+
+    /// Starts a program as a shell would: no signal blocked, every disposition default (a test's
+    /// thread, a Dispatch worker, blocks most signals, and a child inherits that); stdout to
+    /// `stdout` (a pipe's write end), stderr to /dev/null. Returns its pid.
+    static func spawnClean(_ path: String, _ args: [String], stdout: Int32) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([path] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attr, argv, environ)
+        try #require(rc == 0, "cannot start \(path): \(rc)")
+        return pid
+    }
+
+    /// The environment for running a program under the recorder without the launcher
+    /// (README, "Without the launcher"): no SWIFT_BACKTRACE of the tests' own.
+    static func preloadEnvironment(output: String, extra: [String: String] = [:]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["LD_PRELOAD"] = bin("libAllocTracePreload.so")
+        env["ALLOCTRACE_OUTPUT"] = output
+        env["SWIFT_BACKTRACE"] = nil
+        env.merge(extra) { $1 }
+        return env
+    }
+
+    /// A C source of the package built with plain `cc` (no swiftrt.o, no libswiftCore: what a
+    /// user's C program is), into `dir`; returns the executable's path.
+    static func compileC(_ source: String, in dir: String, name: String, flags: [String] = []) throws -> String {
+        let out = dir + "/" + name
+        let r = try run("/usr/bin/cc", ["-O1", "-o", out, sourceRoot + "/" + source] + flags)
+        try #require(r.status == 0, "cc \(source) failed: \(r.stderr)")
+        return out
     }
 
     /// Files in `dir` whose names start with `prefix`, sorted.

@@ -129,11 +129,15 @@ final class CorruptionTests: XCTestCase {
             // What came before the damage was delivered.
             XCTAssertEqual(delivered, [TraceEvent(kind: .malloc, thread: 1, ticks: 5, address: 0x10, size: 1)])
         }
-        // The type flag on a kind that carries no type.
-        let typedFree = trace { $0.chunk(thread: 3, base: 0) { $0.raw([0x8A, 0, 0]) } }
-        assertCorrupt("record 2 (chunk of thread 3), event at byte 0 of its events: unknown event kind 138") {
-            _ = try open(typedFree).replay(events: { _ in })
+        // The type flag on a kind that carries no type (on a free it says a stack follows).
+        let typedMark = trace { $0.chunk(thread: 3, base: 0) { $0.raw([0x8B, 0, 0]) } }
+        assertCorrupt("record 2 (chunk of thread 3), event at byte 0 of its events: unknown event kind 139") {
+            _ = try open(typedMark).replay(events: { _ in })
         }
+        var freed: [TraceEvent] = []
+        let stackedFree = trace { $0.chunk(thread: 3, base: 0) { $0.raw([0x8A, 0, 0, 4]) } }
+        XCTAssertNoThrow(try open(stackedFree).replay(events: { freed += $0 }))
+        XCTAssertEqual(freed.map(\.stack), [2])
         let zero = trace { $0.chunk(thread: 3, base: 0) { $0.raw([0]) } }
         assertCorrupt("record 2 (chunk of thread 3), event at byte 0 of its events: unknown event kind 0") {
             _ = try open(zero).replay(events: { _ in })

@@ -103,3 +103,13 @@ enum Analysis {
         if json { print(try JSONOutput.render(report), terminator: "") } else { print(text(report), terminator: "") }
     }
 }
+
+/// How stacks are shown, for every command that shows stacks or names sites.
+struct StackOptions: ParsableArguments {
+    /// Python programs: the interpreter's C frames too, not only the Python frames.
+    @Flag(help: "For Python programs, show the interpreter's native frames beside the Python frames (default: Python frames only).")
+    var native = false
+
+    /// A resolver that names the stacks of `reader` this way.
+    func resolver(_ reader: TraceReader) -> StackResolver { StackResolver(reader: reader, native: native) }
+}

@@ -20,18 +20,18 @@ struct Debug: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        let status = try reportingErrors { try launch() }
-        throw ExitCode(status)
+        let ending = try reportingErrors { try launch() }
+        Spawner.exit(as: ending)
     }
 
-    private func launch() throws -> Int32 {
+    private func launch() throws -> Spawner.Ending {
         if arguments == ["--help"] || arguments == ["-h"] {
             print(Self.helpMessage())
-            return 0
+            return .exited(0)
         }
         if arguments == ["--script-path"] {
             print(try Self.scriptPath())
-            return 0
+            return .exited(0)
         }
         guard let separator = arguments.firstIndex(of: "--"), separator + 1 < arguments.count else {
             throw CommandError("name the program: alloctrace debug [GDB OPTIONS] -- PROGRAM [ARGS...]", status: 2)
@@ -57,7 +57,12 @@ struct Debug: ParsableCommand {
         var env = environment
         env["ALLOCTRACE_ANALYZER"] = CommandLine.executablePathResolved
         let child = try Self.spawnDebugger(argv, environment: env)
-        return Spawner.wait(child)
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0 {
+            if errno != EINTR { return .exited(1) }
+        }
+        let signal = status & 0x7F
+        return signal == 0 ? .exited((status >> 8) & 0xFF) : .killed(signal)
     }
 
     /// Starts gdb with no signal blocked (a mask inherited from our parent would keep gdb from

@@ -32,6 +32,7 @@ struct Diff: ParsableCommand {
     var limit: Int?
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var stacks: StackOptions
 
     func validate() throws {
         if after == nil && (from == nil || to == nil) {
@@ -49,12 +50,12 @@ struct Diff: ParsableCommand {
                 let a = try Analysis.replay(before, ReplayRequest(moments: [at]))
                 let b = try Analysis.replay(after, ReplayRequest(moments: [at]))
                 report = DiffReport(
-                    .init(replay: a, resolver: StackResolver(reader: a.reader), moment: at, title: "\(before) at \(at)"),
-                    .init(replay: b, resolver: StackResolver(reader: b.reader), moment: at, title: "\(after) at \(at)"),
+                    .init(replay: a, resolver: stacks.resolver(a.reader), moment: at, title: "\(before) at \(at)"),
+                    .init(replay: b, resolver: stacks.resolver(b.reader), moment: at, title: "\(after) at \(at)"),
                     all: all, limit: limit)
             } else {
                 let replay = try Analysis.replay(before, ReplayRequest(moments: [from!, to!]))
-                let resolver = StackResolver(reader: replay.reader)
+                let resolver = stacks.resolver(replay.reader)
                 report = DiffReport(.init(replay: replay, resolver: resolver, moment: from!, title: "\(before) at \(from!)"),
                                     .init(replay: replay, resolver: resolver, moment: to!, title: "\(before) at \(to!)"),
                                     all: all, limit: limit)

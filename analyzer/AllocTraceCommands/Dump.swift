@@ -55,6 +55,10 @@ struct Dump: ParsableCommand {
             out.text("complete: no (the trace was cut short: \(summary.cutShortReason ?? "unknown reason"))")
         }
         out.endLine()
+        if !summary.complete {
+            out.flush()
+            printNote("warning: \(trace): the trace was cut short (\(summary.cutShortReason ?? "no end record")); the dump shows what it holds")
+        }
     }
 }
 
@@ -289,6 +293,20 @@ struct DumpPrinter {
             time(e.ticks, reader)
         case let .heapSnapshot(part):
             heapSnapshot(part, reader: reader, raw: raw)
+        case let .pythonCode(c):
+            text("python_code")
+            key("id"); decimal(UInt64(c.id))
+            key("file"); quoted(c.file)
+            key("name"); quoted(c.qualifiedName)
+            key("first_line"); decimal(UInt64(max(0, c.firstLine)))
+            key("line_table_bytes"); decimal(UInt64(c.lineTable.count))
+        case let .interpreter(i):
+            text("interpreter")
+            key("language"); text(i.language == 1 ? "cpython" : "language(\(i.language))")
+            key("version"); text(i.version)
+            key("frames"); text(i.frames == .python ? "python" : "native")
+            key("allocator"); text(i.pymalloc ? "pymalloc" : "malloc")
+            if !i.note.isEmpty { key("note"); quoted(i.note) }
         case let .typeLayout(l):
             text("type_layout")
             key("type"); decimal(UInt64(l.typeID))
@@ -374,6 +392,22 @@ struct DumpPrinter {
                     key("value"); hex(r.values[i])
                 }
             }
+        case let .pythonTypes(ts):
+            text("heap_snapshot python_types")
+            key("count"); decimal(UInt64(ts.count))
+            if raw {
+                for t in ts {
+                    endLine()
+                    text("  python_type")
+                    key("address"); hex(t.address)
+                    key("flags"); hex(t.flags)
+                    key("name"); quoted(t.name)
+                }
+            }
+        case let .pythonFacts(fs):
+            text("heap_snapshot python_facts")
+            key("count"); decimal(UInt64(fs.count))
+            key("dead"); decimal(UInt64(fs.filter(\.dead).count))
         case let .tlsLayout(ms):
             text("heap_snapshot tls_layout")
             key("count"); decimal(UInt64(ms.count))

@@ -18,10 +18,25 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 
 /// `alloctrace: error: MESSAGE` on stderr.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("alloctrace: error: \(message)\n".utf8))
+    writeToStderr("alloctrace: error: \(message)\n")
 }
 
 /// `alloctrace: MESSAGE` on stderr.
 func printNote(_ message: String) {
-    FileHandle.standardError.write(Data("alloctrace: \(message)\n".utf8))
+    writeToStderr("alloctrace: \(message)\n")
+}
+
+/// Writes what it can: a closed or full stderr (EPIPE, EFBIG under `ulimit -f`) loses the message
+/// but never traps (FileHandle.write does), so `record` still exits as its program did.
+private func writeToStderr(_ text: String) {
+    var bytes = Array(text.utf8)
+    var done = 0
+    bytes.withUnsafeMutableBytes { raw in
+        while done < raw.count {
+            let n = write(2, raw.baseAddress! + done, raw.count - done)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            done += n
+        }
+    }
 }

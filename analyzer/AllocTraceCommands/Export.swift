@@ -25,10 +25,12 @@ struct Export: ParsableCommand {
     @Option(name: .shortAndLong, help: "The file to write (default: stdout).")
     var output: String?
 
+    @OptionGroup var stacks: StackOptions
+
     func run() throws {
         try reportingErrors {
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
-            let resolver = StackResolver(reader: replay.reader)
+            let resolver = stacks.resolver(replay.reader)
             switch format {
             case .pprof:
                 do { try OutputFile.write(try PprofExport.render(replay: replay, resolver: resolver), to: output) }

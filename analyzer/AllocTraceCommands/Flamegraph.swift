@@ -18,11 +18,13 @@ struct Flamegraph: ParsableCommand {
     @Option(name: .shortAndLong, help: "The SVG file to write (default: stdout).")
     var output: String?
 
+    @OptionGroup var stacks: StackOptions
+
     func run() throws {
         try reportingErrors {
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
             let title = "\(by.rawValue) by stack: \(replay.reader.process?.executable ?? trace)"
-            let svg = FlameGraphSVG.render(replay: replay, resolver: StackResolver(reader: replay.reader), by: by, title: title)
+            let svg = FlameGraphSVG.render(replay: replay, resolver: stacks.resolver(replay.reader), by: by, title: title)
             try OutputFile.write(svg, to: output)
         }
     }

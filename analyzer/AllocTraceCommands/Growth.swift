@@ -31,6 +31,7 @@ struct Growth: ParsableCommand {
     var limit: Int?
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var stacks: StackOptions
 
     func run() throws {
         try reportingErrors {
@@ -40,8 +41,15 @@ struct Growth: ParsableCommand {
             let to = mark.map { Moment.markIndex($0) } ?? self.to
             let request = ReplayRequest(moments: [from, to], survivorsFrom: sites ? from : nil, survivorsUntil: sites ? to : nil)
             let replay = try Analysis.replay(trace, request, untilMark: mark)
-            let report = GrowthReport(replay: replay, resolver: StackResolver(reader: replay.reader), from: from, to: to,
-                                      sites: sites, all: all, limit: limit)
+            // a Python program's objects are named by their Python types, from the heap graphs
+            var graphs: (HeapGraphAnalysis, HeapGraphAnalysis)?
+            if replay.reader.interpreter?.frames == .python,
+               let a = Analysis.heapGraphIfPresent(trace, at: from, stacks: stacks),
+               let b = Analysis.heapGraphIfPresent(trace, at: to, stacks: stacks) {
+                graphs = (a, b)
+            }
+            let report = GrowthReport(replay: replay, resolver: stacks.resolver(replay.reader), from: from, to: to,
+                                      sites: sites, all: all, limit: limit, graphs: graphs)
             try Analysis.emit(report, json: output.json) { $0.text() }
         }
     }

@@ -15,6 +15,7 @@ struct HeapGraphOptions: ParsableArguments {
     @OptionGroup var live: LiveOptions
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var stacks: StackOptions
 
     /// The trace and the snapshot to read: with --pid, the mark made now (unless --at names another).
     func target() throws -> (path: String, at: Moment) {
@@ -27,7 +28,7 @@ struct HeapGraphOptions: ParsableArguments {
 extension Analysis {
     /// Replays a trace up to the heap-graph snapshot at `moment` and names its graph.
     /// The heap graph at `moment` when the trace has a snapshot there; nil otherwise (no message).
-    static func heapGraphIfPresent(_ path: String, at moment: Moment) -> HeapGraphAnalysis? {
+    static func heapGraphIfPresent(_ path: String, at moment: Moment, stacks: StackOptions = StackOptions()) -> HeapGraphAnalysis? {
         switch moment {
         case .start, .seconds: return nil
         default: break
@@ -35,10 +36,10 @@ extension Analysis {
         guard let reader = try? TraceReader(path: path) else { return nil }
         let replay = HeapGraphReplay(reader: reader, at: moment)
         guard (try? replay.run()) != nil, replay.graph != nil else { return nil }
-        return HeapGraphAnalysis(replay: replay, resolver: StackResolver(reader: reader))
+        return HeapGraphAnalysis(replay: replay, resolver: stacks.resolver(reader))
     }
 
-    static func heapGraph(_ path: String, at moment: Moment) throws -> HeapGraphAnalysis {
+    static func heapGraph(_ path: String, at moment: Moment, stacks: StackOptions = StackOptions()) throws -> HeapGraphAnalysis {
         let reader: TraceReader
         do { reader = try TraceReader(path: path) } catch { throw CommandError(error.description) }
         let replay = HeapGraphReplay(reader: reader, at: moment)
@@ -58,6 +59,6 @@ extension Analysis {
                 printNote("warning: \(path): the trace was cut short (\(summary.cutShortReason ?? "no end record")); figures cover what it holds")
             }
         }
-        return HeapGraphAnalysis(replay: replay, resolver: StackResolver(reader: reader))
+        return HeapGraphAnalysis(replay: replay, resolver: stacks.resolver(reader))
     }
 }

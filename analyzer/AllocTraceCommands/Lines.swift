@@ -18,7 +18,11 @@ struct Lines: ParsableCommand {
     @Argument(help: "The source file to print.")
     var source: String?
 
+    @Option(help: "Only this function's lines, and only allocations made in it (memory_profiler's @profile): a name as frames show it (`my_func`, `Cache.put`).")
+    var function: String?
+
     @OptionGroup var output: OutputOptions
+    @OptionGroup var stacks: StackOptions
 
     func run() throws {
         try reportingErrors {
@@ -28,7 +32,12 @@ struct Lines: ParsableCommand {
             guard FileManager.default.isReadableFile(atPath: source) else { throw CommandError("cannot read source file \(source)") }
             let (trace, mark) = try live.target(traceArgument)
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true), untilMark: mark)
-            let report = try LinesReport(replay: replay, resolver: StackResolver(reader: replay.reader), sourcePath: source)
+            let report: LinesReport
+            do {
+                report = try LinesReport(replay: replay, resolver: stacks.resolver(replay.reader), sourcePath: source, function: function)
+            } catch let e as LinesReport.NothingThere {
+                throw CommandError(e.description)
+            }
             try Analysis.emit(report, json: output.json) { $0.text() }
         }
     }

@@ -45,6 +45,9 @@ struct Record: ParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        // `record --help`: the words after the options are the program's, except a first one
+        // that asks for help
+        if let first = command.first, ["--help", "-h", "help"].contains(first) { throw CleanExit.helpRequest(self) }
         if let unwind, !["auto", "libunwind", "fp", "frame-pointers", "none", "verify"].contains(unwind) {
             throw ValidationError("--unwind takes auto, libunwind, fp, none or verify")
         }
@@ -60,11 +63,11 @@ struct Record: ParsableCommand {
     }
 
     func run() throws {
-        let status = try reportingErrors { try launch() }
-        throw ExitCode(status)
+        let ending = try reportingErrors { try launch() }
+        Spawner.exit(as: ending)
     }
 
-    private func launch() throws -> Int32 {
+    private func launch() throws -> Spawner.Ending {
         let library = try PreloadLibrary.path()
         let argv = programAndArguments
         let cwd = FileManager.default.currentDirectoryPath
@@ -83,12 +86,14 @@ struct Record: ParsableCommand {
         if let markSignal { env["ALLOCTRACE_MARK_SIGNAL"] = markSignal }
         if let zstdLevel { env["ALLOCTRACE_ZSTD_LEVEL"] = String(zstdLevel) }
         if let heapGraph { env["ALLOCTRACE_HEAP_GRAPH"] = heapGraph }
+        if quiet { env["ALLOCTRACE_QUIET"] = "1" }      // the recorder's own messages too
+        if let note = PythonEnvironment.prepare(&env, argv: argv), !quiet { printNote(note) }
 
         let child = try Spawner.spawn(argv, environment: env)
         if !quiet { announce(pid: child, argv: argv) }
-        let status = Spawner.wait(child)
+        let ending = Spawner.wait(child)
         if !quiet { report(pattern: pattern, argv: argv, pid: child) }
-        return status
+        return ending
     }
 
     /// One line at start: the traced program's pid, for `alloctrace mark` and `--pid`.
@@ -111,6 +116,14 @@ struct Record: ParsableCommand {
         let base = URL(fileURLWithPath: main).lastPathComponent
         let others = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(base + ".") }.sorted()
         for other in others { printNote("also written by a child or exec'd program: \(dir)/\(other)") }
-        printNote("analyse it with: alloctrace summary \(main)")
+        printNote("analyse it with: alloctrace summary \(Self.shellQuoted(main))")
+    }
+
+    /// A path as a shell reads it back: unchanged when it has only safe characters, else in
+    /// single quotes (a quote inside as '\'').
+    static func shellQuoted(_ s: String) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,%@")
+        if !s.isEmpty && s.allSatisfy({ safe.contains($0) }) { return s }
+        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

@@ -15,6 +15,8 @@ struct Report: ParsableCommand {
     @Option(name: .shortAndLong, help: "The HTML file to write (default: stdout).")
     var output: String?
 
+    @OptionGroup var stacks: StackOptions
+
     func run() throws {
         try reportingErrors {
             // the marks are known after a first pass; the second snapshots the heap at each of them
@@ -23,8 +25,8 @@ struct Report: ParsableCommand {
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true, moments: moments))
             let (timeline, _) = try Analysis.timeline(trace, groups: true)
             // leaks and cycles when the trace holds a heap graph at its end
-            let graph = try? Analysis.heapGraph(trace, at: .end)
-            let html = ReportHTML.render(.init(replay: replay, timeline: timeline, resolver: StackResolver(reader: replay.reader),
+            let graph = try? Analysis.heapGraph(trace, at: .end, stacks: stacks)
+            let html = ReportHTML.render(.init(replay: replay, timeline: timeline, resolver: stacks.resolver(replay.reader),
                                                heapGraph: graph))
             try OutputFile.write(html, to: output)
         }

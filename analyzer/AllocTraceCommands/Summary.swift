@@ -18,12 +18,13 @@ struct Summary: ParsableCommand {
     var top = 3
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var stacks: StackOptions
 
     func run() throws {
         try reportingErrors {
             let (trace, mark) = try live.target(self.trace)
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true), innermostFramesOnly: !output.json, untilMark: mark)
-            var report = SummaryReport(replay: replay, resolver: StackResolver(reader: replay.reader), topSites: top,
+            var report = SummaryReport(replay: replay, resolver: stacks.resolver(replay.reader), topSites: top,
                                        withStacks: output.json)
             if let live = Analysis.stillBeingWritten(replay) { report.cutShortReason = live }
             try Analysis.emit(report, json: output.json) { $0.text() }

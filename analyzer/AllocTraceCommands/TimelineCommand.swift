@@ -19,10 +19,12 @@ struct TimelineCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The SVG file to write (default: stdout).")
     var output: String?
 
+    @OptionGroup var stacks: StackOptions
+
     func run() throws {
         try reportingErrors {
             let (timeline, reader) = try Analysis.timeline(trace, groups: types > 0)
-            let resolver = StackResolver(reader: reader)
+            let resolver = stacks.resolver(reader)
             let svg = TimelineSVG.render(timeline, seconds: { Double(reader.clock.nanosecondsSinceStart($0)) / 1e9 },
                                          name: { TypeNames.name($0, reader: reader, resolver: resolver) },
                                          types: types, title: "heap over time: \(reader.process?.executable ?? trace)")

@@ -23,6 +23,7 @@ struct Top: ParsableCommand {
     var group: String = "stack"
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var stacks: StackOptions
 
     func validate() throws {
         if group != "stack" && group != "function" { throw ValidationError("--group takes stack or function") }
@@ -33,7 +34,7 @@ struct Top: ParsableCommand {
         try reportingErrors {
             let (trace, mark) = try live.target(self.trace)
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true), untilMark: mark)
-            let report = TopReport(replay: replay, resolver: StackResolver(reader: replay.reader), by: by,
+            let report = TopReport(replay: replay, resolver: stacks.resolver(replay.reader), by: by,
                                    groupByFunction: group == "function", limit: limit)
             try Analysis.emit(report, json: output.json) { $0.text() }
         }

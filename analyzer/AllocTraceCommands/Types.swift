@@ -26,15 +26,16 @@ struct Types: ParsableCommand {
     var limit: Int?
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var stacks: StackOptions
 
     func run() throws {
         try reportingErrors {
             let (trace, mark) = try live.target(self.trace)
             let at = mark.map { Moment.markIndex($0) } ?? self.at
             let replay = try Analysis.replay(trace, ReplayRequest(moments: [at]), untilMark: mark)
-            var report = TypesReport(replay: replay, resolver: StackResolver(reader: replay.reader), at: at, limit: limit)
+            var report = TypesReport(replay: replay, resolver: stacks.resolver(replay.reader), at: at, limit: limit)
             // with a heap graph at that moment, C++ objects are named by their dynamic type too
-            if let graph = Analysis.heapGraphIfPresent(trace, at: at) {
+            if let graph = Analysis.heapGraphIfPresent(trace, at: at, stacks: stacks) {
                 report = TypesReport(graph: graph, at: at, limit: limit)
             }
             try Analysis.emit(report, json: output.json) { $0.text() }

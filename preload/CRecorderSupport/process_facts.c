@@ -230,6 +230,7 @@ int at_open_output(const char *pattern, int first_process) {
             /* keep out of the low numbers a program may dup2() onto or expect to be free */
             int high = fcntl(fd, F_DUPFD_CLOEXEC, 900);
             if (high >= 0) { close(fd); fd = high; }
+            at_trace_fd_remember(fd);
             snprintf(at_g.output_path, AT_PATH_MAX, "%s", path);
             return fd;
         }

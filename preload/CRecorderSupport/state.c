@@ -36,7 +36,7 @@ void at_note_own_mapping(void *p, size_t bytes);
 
 void *at_map(size_t bytes) {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) return NULL;
+    if (p == MAP_FAILED) { at_note_map_failure(bytes, errno); return NULL; }
     at_note_own_mapping(p, bytes);
     return p;
 }
@@ -102,12 +102,14 @@ int at_gettid(void) { return (int)syscall(SYS_gettid); }
 int at_is_thread_main(void) { return at_gettid() == getpid(); }
 
 void at_message(const char *text) {
+    if (at_is_quiet()) return;
     at_write_all(2, "alloctrace: ", 12);
     at_write_all(2, text, strlen(text));
     at_write_all(2, "\n", 1);
 }
 
 void at_message2(const char *a, const char *b) {
+    if (at_is_quiet()) return;
     at_write_all(2, "alloctrace: ", 12);
     at_write_all(2, a, strlen(a));
     at_write_all(2, b, strlen(b));

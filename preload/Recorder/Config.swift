@@ -39,6 +39,11 @@ enum Config {
         dst[pathMax - 1] = 0
     }
 
+    /// ALLOCTRACE_QUIET=1 (record -q): no message of the recorder's; read before anything may fail.
+    static func loadQuiet() {
+        if let q = env("ALLOCTRACE_QUIET"), q.pointee == 0x31 { at_set_quiet(1) }
+    }
+
     /// The pattern the output path came from, kept for fork children.
     static func outputPattern() -> UnsafePointer<CChar>? { env("ALLOCTRACE_OUTPUT") }
 

@@ -31,6 +31,7 @@ public func alloctraceForkChild() { Lifecycle.forkChild() }
 @_cdecl("alloctrace_thread_exit")
 public func alloctraceThreadExit() {
     let t = T
+    at_note_thread_exit()
     if at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
     t.pointee.depth += 1
     ThreadSlots.exit(t)
@@ -60,6 +61,8 @@ public func alloctraceModulesChanged() {
 public func alloctraceWriterMain(_ unused: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
     T.pointee.state = UInt32(AT_THREAD_INTERNAL)
     while at_load32(&G.pointee.status) == UInt32(AT_RECORDING) {
+        // main called pthread_exit and every other thread is gone: leaving lets the process end
+        if at_writer_alone() != 0 { break }
         let seen = at_load32(&G.pointee.work)
         let now = at_monotonic_ns()
         let flushDue = Writer.lastFlushNs &+ UInt64(G.pointee.flush_ms) * 1_000_000

@@ -27,7 +27,30 @@ enum EventRecording {
         // the orphan slot is shared by threads past their TLS destructor: no private cache there
         let local = s == G.pointee.orphan ? nil
             : UnsafeMutableRawPointer(frames + maxFrames).assumingMemoryBound(to: UInt64.self)
+        if PY.pointee.frames != 0 {
+            // a Python program: its Python frames go where the eval loop ran them; merged only
+            // when the thread's cache does not know the stack already
+            let py = (UnsafeMutableRawPointer(frames + maxFrames) + StackTable.localBytes).assumingMemoryBound(to: UInt64.self)
+            let m = at_python_frames(py, Int32(maxFrames) - n, &hash)
+            if m > 0 {
+                if let local, let id = StackTable.cachedLocally(hash, local) { return id }
+                n = at_python_insert(frames, n, py, m)
+            }
+        }
         return StackTable.intern(frames, Int(n), hash: hash, local: local)
+    }
+
+    /// The Python frames of a free (the line that let the object go), interned; 0 outside Python code.
+    @inline(__always)
+    static func pythonStack(_ s: UnsafeMutablePointer<at_slot>) -> UInt64 {
+        guard let frames = s.pointee.frames else { return 0 }
+        let py = (UnsafeMutableRawPointer(frames + maxFrames) + StackTable.localBytes).assumingMemoryBound(to: UInt64.self)
+        var hash: UInt64 = 0
+        let m = at_python_stack(frames, Int32(maxFrames), py, &hash)
+        if m == 0 { return 0 }
+        let local = s == G.pointee.orphan ? nil
+            : UnsafeMutableRawPointer(frames + maxFrames).assumingMemoryBound(to: UInt64.self)
+        return StackTable.intern(frames, Int(m), hash: hash, local: local)
     }
 
     @inline(__always)
@@ -85,15 +108,20 @@ enum EventRecording {
     static func free(_ t: UnsafeMutablePointer<at_tls>, _ pointer: UnsafeMutableRawPointer) {
         guard let s = ThreadSlots.current(t) else { return at_real_free(pointer) }
         let address = UInt64(UInt(bitPattern: pointer))
+        let stack = PY.pointee.frames != 0 ? pythonStack(s) : 0
         let ticks = lockedTicks(s)
         guard let b = ThreadSlots.room(s) else {
             at_real_free(pointer)
             return dropped(s)
         }
         var p = b.pointee.data + Int(b.pointee.used)
-        p.pointee = EventKind.free.rawValue
+        p.pointee = stack != 0 ? EventKind.free.rawValue | EventKind.freeStackFlag : EventKind.free.rawValue
         p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
         p = AddressDelta.write(address, against: s.pointee.prev_addr, to: p)
+        if stack != 0 {
+            p = Varint.writeSigned(Int64(bitPattern: stack &- s.pointee.prev_stack), to: p)
+            s.pointee.prev_stack = stack
+        }
         s.pointee.prev_addr = address
         at_real_free(pointer)
         finish(s, b, p, ticks: ticks)

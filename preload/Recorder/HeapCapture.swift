@@ -400,6 +400,17 @@ enum HeapCapture {
             nData += 1
         }
         guard nTargets > 0 else { return }
+        // a Python process: every object's ob_type is a data word at an 8-byte aligned address
+        let python = at_python_types_begin() != 0
+        let dataAlignment: UInt64 = python ? 7 : 15
+        var deadLo: UInt64 = 0, deadHi: UInt64 = 0
+        if python { _ = at_python_dead_stack(&deadLo, &deadHi) }
+        // the recorder's own static TLS (its caches hold stale addresses): not a root
+        var ownTLSOffset: UInt64 = 0, ownTLSSize: UInt64 = 0
+        for i in 0..<Int(G.pointee.module_count) {
+            let m = at_module_at(UInt32(i))!
+            if m.pointee.is_self != 0 && m.pointee.unload_ticks == 0 { ownTLSOffset = m.pointee.tls_offset; ownTLSSize = m.pointee.tls_size }
+        }
         let lowest = targets[0], highest = targets[(nTargets - 1) * 2 + 1]
         let sp = at_stack_pointer()
         let world = ctx.pointee.world
@@ -411,6 +422,9 @@ enum HeapCapture {
             if region.kind == UInt32(AT_REGION_STACK) && sp >= region.start && sp < region.end { address = sp & ~7 }
             else if region.kind == UInt32(AT_REGION_STACK), let w = world { address = liveStart(region, w) }
             let blocksHere = region.kind == UInt32(AT_REGION_ANON) || region.kind == UInt32(AT_REGION_HEAP)
+            // a TLS region ends at its thread's thread pointer
+            let ownLo = region.kind == UInt32(AT_REGION_TLS) && ownTLSOffset != 0 ? region.end &- ownTLSOffset : 0
+            let ownHi = ownLo != 0 ? ownLo &+ ownTLSSize : 0
             var heapWords = WordWriter(part: 2, scratch: Writer.scratch, region: ri, start: region.start)
             var dataWords = WordWriter(part: 4, scratch: dataScratch, region: ri, start: region.start)
             while address < region.end {
@@ -425,10 +439,15 @@ enum HeapCapture {
                 for w in 0..<words {
                     let v = buffer[w]
                     let at = address + UInt64(w * 8)
+                    if at &- deadLo < deadHi &- deadLo || at &- ownLo < ownHi &- ownLo { continue }
                     if v >= lowest && v < highest && inRanges(v, targets, nTargets) {
                         heapWords.add(at, v)
-                    } else if blocksHere && at & 15 == 0 && nData > 0 && inRanges(v, dataTargets, nData) {
+                    } else if blocksHere && at & dataAlignment == 0 && nData > 0 && inRanges(v, dataTargets, nData) {
                         dataWords.add(at, v)
+                        if python {
+                            at_python_note_data_word(at, v, w > 0 ? buffer[w - 1] : UInt64.max,
+                                                     w + 1 < words ? buffer[w + 1] : UInt64.max)
+                        }
                     }
                 }
                 address += UInt64(words * 8)
@@ -436,6 +455,75 @@ enum HeapCapture {
             heapWords.close()
             dataWords.close()
             ctx.pointee.written &+= heapWords.written
+        }
+        if python {
+            writePythonTypes()
+            writePythonFacts()
+        }
+    }
+
+    /// Part 10: dead built-in objects (free lists) and list lengths (python_types.c). The world is
+    /// stopped: nothing here may allocate (no closures, no captured variables).
+    static func writePythonFacts() {
+        var r = Writer.builder()
+        r.byte(10)
+        r.p += 5                            // fixed-width count at scratch + 1, patched
+        var n: UInt64 = 0
+        var previous: UInt64 = 0
+        var i: UInt32 = 0
+        var object: UInt64 = 0, dead: UInt64 = 0, length: UInt64 = 0
+        while at_python_fact(i, &object, &dead, &length) != 0 {
+            i += 1
+            if r.room < 40 {
+                patch(Writer.scratch + 1, n)
+                Writer.emit(.heapSnapshot, r)
+                r = Writer.builder()
+                r.byte(10)
+                r.p += 5
+                n = 0
+                previous = 0
+            }
+            r.p = AddressDelta.write(object, against: previous, to: r.p)
+            r.varint(dead)
+            r.varint(length)
+            previous = object
+            n += 1
+        }
+        if n > 0 {
+            patch(Writer.scratch + 1, n)
+            Writer.emit(.heapSnapshot, r)
+        }
+    }
+
+    /// Part 9: the Python type objects the scan met (python_types.c).
+    static func writePythonTypes() {
+        var r = Writer.builder()
+        r.byte(9)
+        let countAt = r.p
+        r.p += 5
+        var n: UInt64 = 0
+        var cursor: UInt32 = 0
+        var address: UInt64 = 0, flags: UInt64 = 0
+        let name = UnsafeMutablePointer<CChar>(OpaquePointer(dataScratch!))
+        while true {
+            let length = at_python_type_at(&cursor, &address, &flags, name, 256)
+            if length < 0 { break }
+            if r.room < 300 {
+                patch(countAt, n)
+                Writer.emit(.heapSnapshot, r)
+                r = Writer.builder()
+                r.byte(9)
+                r.p += 5
+                n = 0
+            }
+            r.varint(address)
+            r.varint(flags)
+            r.bytes(name, Int(length))
+            n += 1
+        }
+        if n > 0 {
+            patch(countAt, n)
+            Writer.emit(.heapSnapshot, r)
         }
     }
 

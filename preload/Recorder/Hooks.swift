@@ -40,6 +40,7 @@ public func hookMalloc(_ n: Int) -> UnsafeMutableRawPointer? {
 public func hookFree(_ p: UnsafeMutableRawPointer?) {
     guard let p else { return }
     guard let t = enter() else { return at_real_free(p) }
+    if PY.pointee.frames != 0 && at_python_finalizing() != 0 { Lifecycle.pythonShutdownBegan() }
     EventRecording.free(t, p)
     leave(t)
 }

@@ -10,10 +10,15 @@ enum Lifecycle {
         let t = T
         t.pointee.depth = 1
         defer { t.pointee.depth = 0 }
+        Config.loadQuiet()
+        // first, so a program that runs untraced (any failure below) keeps its crash output too
+        at_forget_swift_crash_handlers()
         guard let paths = at_map(2 * pathMax), let marks = at_map(Int(maxPendingMarks) * 8),
               let slots = at_map(maxSlots * MemoryLayout<at_slot>.stride),
               let orphan = at_map(MemoryLayout<at_slot>.stride),
-              let modules = at_map(maxModules * MemoryLayout<at_module>.stride) else { return }
+              let modules = at_map(maxModules * MemoryLayout<at_module>.stride) else {
+            return at_report_start_failure("the recorder's tables")
+        }
         G.pointee.output_path = paths.assumingMemoryBound(to: CChar.self)
         G.pointee.exe_path = (paths + pathMax).assumingMemoryBound(to: CChar.self)
         G.pointee.mark_ticks = marks.assumingMemoryBound(to: UInt64.self)
@@ -24,20 +29,26 @@ enum Lifecycle {
         _ = readlink("/proc/self/exe", G.pointee.exe_path, pathMax - 1)
         Config.load()
         if let off = Config.env("ALLOCTRACE_DISABLE"), off.pointee == 0x31 { return }
+        if at_other_allocator_serves() != 0 { return }
         G.pointee.clock_kind = at_tsc_usable() != 0 ? UInt32(ClockKind.tsc.rawValue) : UInt32(ClockKind.monotonicNanoseconds.rawValue)
         // TSC ticks are ~0.35 ns: a 64th keeps the order any two threads can observe (a cache line
         // takes longer to move between cores) and saves a byte of entropy per event
         G.pointee.tick_shift = G.pointee.clock_kind == UInt32(ClockKind.tsc.rawValue) ? 6 : 0
-        guard StackTable.setUp(), TypeTable.setUp() else { return }
+        guard StackTable.setUp(), TypeTable.setUp() else { return at_report_start_failure("the stack and type tables") }
         at_find_self_text()
         at_find_getattr()
         G.pointee.type_capture = UInt32(at_install_swift_hook())
         G.pointee.pid = getpid()
         stampStart()
         _ = at_refresh_modules(G.pointee.start_ticks)
+        at_python_setup()
         G.pointee.fd = at_open_output(G.pointee.output_path, 1)
         if G.pointee.fd < 0 { return }
-        guard Writer.open() else { return }
+        guard Writer.open() else {
+            if at_trace_fd_intact(G.pointee.fd) != 0 { close(G.pointee.fd) }
+            G.pointee.fd = -1
+            return at_report_start_failure("the trace writer")
+        }
         Writer.processRecord()
         _ = ThreadSlots.register(t)                  // the main thread is thread 1
         ThreadSlots.prepare(G.pointee.orphan, tid: 0)
@@ -69,6 +80,14 @@ enum Lifecycle {
         at_unlock(&G.pointee.writer_lock)
     }
 
+    /// A Python program's exit heap graph is taken when its interpreter starts to shut down (atexit
+    /// has run, modules are still intact): at process exit the interpreter has freed nearly every
+    /// object. Guard held (a free hook).
+    static func pythonShutdownBegan() {
+        if at_cas32(&PY.pointee.exit_captured, 0, 1) == 0 { return }
+        if G.pointee.heap_graph & 2 != 0 && getpid() == G.pointee.pid { HeapCapture.capture(.exit, writerLockHeld: false) }
+    }
+
     /// Ends the trace: last round, `end` record, close. Runs once, in whichever thread exits.
     static func finish(reason: UInt8, status: Int32) {
         if getpid() != G.pointee.pid { return }
@@ -76,10 +95,13 @@ enum Lifecycle {
         BufferPool.wakeWriter()
         asWriter {
             // not after a fatal signal: the heap may be what went wrong (a terminating one is fine)
-            if (reason == 0 || reason == EndReason.signal.rawValue) && G.pointee.heap_graph & 2 != 0 { HeapCapture.capture(.exit, writerLockHeld: true) }
+            if (reason == 0 || reason == EndReason.signal.rawValue) && G.pointee.heap_graph & 2 != 0 && PY.pointee.exit_captured == 0 {
+                HeapCapture.capture(.exit, writerLockHeld: true)
+            }
             Writer.round(sync: true)
             Writer.endRecord(reason: reason, status: status)
-            close(G.pointee.fd)
+            // never a descriptor the program reused for a file of its own
+            if at_trace_fd_intact(G.pointee.fd) != 0 { close(G.pointee.fd) }
             G.pointee.fd = -1
         }
     }
@@ -131,7 +153,7 @@ enum Lifecycle {
         G.pointee.writer_started = 0
         G.pointee.writer_sleeping = 0
         if at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
-        if G.pointee.fd >= 0 { close(G.pointee.fd) }
+        if at_trace_fd_intact(G.pointee.fd) != 0 { close(G.pointee.fd) }
         G.pointee.fd = -1
         Writer.cctx = nil   // the parent's compressor state may be mid-write: leave it
         var queued = BufferPool.takeQueue()
@@ -158,6 +180,7 @@ enum Lifecycle {
         }
         StackTable.sealAfterFork()
         TypeTable.sealAfterFork()
+        at_python_after_fork()
         for i in 0..<Int(G.pointee.module_count) { at_module_at(UInt32(i)).pointee.announced = 0 }
         G.pointee.events_dropped = 0
         stampStart()

@@ -57,6 +57,15 @@ enum StackTable {
     static let localSets = 128
     static let localBytes = localSets * 32
 
+    /// The id the thread's cache front holds for hash `h`, or nil.
+    @inline(__always)
+    static func cachedLocally(_ h: UInt64, _ local: UnsafeMutablePointer<UInt64>) -> UInt64? {
+        let set = local + (Int(truncatingIfNeeded: h &>> 7) & (localSets - 1)) * 4
+        if set[0] == h { return set[1] }
+        if set[2] == h { return set[3] }
+        return nil
+    }
+
     /// The node id of the stack in `frames[0..<n]` (innermost first); 0 when the tables are full.
     /// `h` is its `at_stack_hash`; `local` is the calling thread's cache front (`localBytes`), or nil.
     @inline(__always)

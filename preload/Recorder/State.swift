@@ -16,3 +16,6 @@ let maxSlots = Int(AT_MAX_SLOTS)
 let maxModules = Int(AT_MAX_MODULES)
 let maxPendingMarks = UInt32(AT_MAX_PENDING_MARKS)
 let pathMax = Int(AT_PATH_MAX)
+
+/// What the recorder knows of the process's Python interpreter (python_frames.c).
+@inline(__always) var PY: UnsafeMutablePointer<at_python> { at_pyp() }

@@ -58,7 +58,7 @@ enum Writer {
             h[0] = m.0; h[1] = m.1; h[2] = m.2; h[3] = m.3; h[4] = m.4; h[5] = m.5; h[6] = m.6; h[7] = m.7
             h[8] = UInt8(TraceFileHeader.version & 0xFF)
             h[9] = UInt8(TraceFileHeader.version >> 8)
-            if at_write_all(G.pointee.fd, h.baseAddress, TraceFileHeader.size) != 0 { failed = true }
+            if at_write_trace(G.pointee.fd, h.baseAddress, TraceFileHeader.size) != 0 { failed = true }
         }
         let now = at_monotonic_ns()
         lastFlushNs = now
@@ -76,17 +76,23 @@ enum Writer {
         while true {
             var output = ZSTD_outBuffer(dst: out, size: outCapacity, pos: 0)
             let remaining = ZSTD_compressStream2(cctx, &output, &input, mode)
-            if ZSTD_isError(remaining) != 0 { return fail("compression failed") }
-            if output.pos > 0 && at_write_all(G.pointee.fd, out, output.pos) != 0 {
-                return fail("writing the trace failed; recording stops, the program goes on")
+            if ZSTD_isError(remaining) != 0 { return fail("compression failed", memory: true) }
+            if output.pos > 0 && at_trace_fd_intact(G.pointee.fd) == 0 {
+                // the program closed the trace's descriptor (close_range, dup2) and may have
+                // opened a file of its own under its number: not one more byte goes there
+                G.pointee.fd = -1
+                return fail("the program closed the trace file's descriptor")
+            }
+            if output.pos > 0 && at_write_trace(G.pointee.fd, out, output.pos) != 0 {
+                return fail("writing the trace failed")
             }
             if mode == ZSTD_e_continue ? input.pos == input.size : remaining == 0 { return }
         }
     }
 
-    static func fail(_ why: StaticString) {
+    static func fail(_ why: StaticString, memory: Bool = false) {
         failed = true
-        why.withUTF8Buffer { b in b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { at_message($0) } }
+        why.withUTF8Buffer { b in b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { at_report_writer_failure($0, memory ? 1 : 0) } }
         at_store32(&G.pointee.status, UInt32(AT_FINISHED))
     }
 
@@ -134,6 +140,34 @@ enum Writer {
         }
         r.staticString(recorderVersion)
         emit(.process, r)
+        interpreterRecord()
+    }
+
+    /// What the recorder found of a Python interpreter (only in processes that run one).
+    static func interpreterRecord() {
+        let py = PY
+        if py.pointee.detected == 0 { return }
+        var r = builder()
+        r.byte(1)                                       // language: CPython
+        r.varint(UInt64(py.pointee.version_hex))
+        r.byte(py.pointee.frames != 0 ? InterpreterFrames.python.rawValue : InterpreterFrames.native.rawValue)
+        r.byte(py.pointee.pymalloc != 0 ? 1 : 0)
+        withUnsafePointer(to: &py.pointee.note) { $0.withMemoryRebound(to: CChar.self, capacity: 160) { r.cString($0) } }
+        emit(.interpreter, r)
+    }
+
+    /// Code objects first seen since the last round.
+    static func pythonCodeRecords() {
+        while let c = at_python_next_code() {
+            var r = builder()
+            r.varint(UInt64(c.pointee.id))
+            let text = at_py_code_bytes(c)!
+            r.bytes(text, Int(c.pointee.file_length))
+            r.bytes(text + Int(c.pointee.file_length), Int(c.pointee.name_length))
+            r.signed(Int64(c.pointee.first_line))
+            r.bytes(text + Int(c.pointee.file_length) + Int(c.pointee.name_length), Int(c.pointee.table_length))
+            emit(.pythonCode, r)
+        }
     }
 
     static func moduleRecords() {
@@ -264,6 +298,7 @@ enum Writer {
         }
         var b = BufferPool.takeQueue()
         stackRecords()
+        pythonCodeRecords()
         typeRecords()
         while let buffer = b {
             b = buffer.pointee.next

@@ -371,10 +371,90 @@ const struct sigaction *at_program_disposition(int sig);
 void at_run_spilled(void (*body)(void *), void *context);
 static inline uint64_t at_stack_pointer(void) { return (uint64_t)(uintptr_t)__builtin_frame_address(0); }
 
+/* target_guard.c: keeping out of the program's way (its files, fds, crash output, allocator, exit) */
+void at_set_quiet(int quiet);               /* ALLOCTRACE_QUIET=1 (record -q): no messages */
+int at_is_quiet(void);
+void at_trace_fd_remember(int fd);          /* the trace file's identity, at open */
+int at_trace_fd_intact(int fd);             /* 1 while fd is still the trace file */
+int at_write_trace(int fd, const void *data, size_t n);   /* at_write_all without SIGXFSZ */
+void at_note_map_failure(size_t bytes, int err);
+void at_report_start_failure(const char *what);   /* one message naming the address-space limit */
+void at_report_writer_failure(const char *what, int maybe_memory);
+int at_other_allocator_serves(void);        /* 1 (and a message) when malloc is not ours */
+void at_forget_swift_crash_handlers(void);  /* libswiftCore's backtracer, in a non-Swift program */
+void at_note_thread_exit(void);
+int at_writer_alone(void);                  /* main called pthread_exit and only the writer is left */
+
 /* ---- Swift object types ---------------------------------------------------------------------- */
 /* Installs the _swift_allocObject hook when libswiftCore's retain adapter can be repaired safely;
  * returns TraceFormat.SwiftTypeCapture (1 hook, 2 interpose). */
 int at_install_swift_hook(void);
+
+
+/* ---- Python frames (python_frames.c) ---------------------------------------------------------- */
+/* A Python frame in a stack: bit 63 set, the code object's id in bits 32-62, the byte offset of its
+ * current instruction in bits 0-30 (docs/FORMAT.md, "Python frames"). */
+#define AT_PY_FRAME_TAG (1ull << 63)
+#define AT_PY_SEGMENT_END (1ull << 31)   /* scratch only: the last frame of one eval-loop call */
+/* One code object's description, copied at first sight for the writer (python_code record). */
+typedef struct at_py_code {
+    uint32_t size;             /* of this entry, header included, 8-aligned */
+    uint32_t ready;            /* 0 being copied, 1 ready, 2 abandoned (fork) */
+    uint32_t id;
+    int32_t first_line;
+    uint32_t file_length, name_length, table_length, reserved;
+    /* then file (UTF-8), qualified name (UTF-8), line table (co_linetable's bytes) */
+} at_py_code;
+static inline const uint8_t *at_py_code_bytes(const at_py_code *c) { return (const uint8_t *)(c + 1); }
+typedef struct at_python {
+    uint32_t detected;         /* the process runs CPython */
+    uint32_t frames;           /* Python frames are recorded */
+    uint32_t version_hex;      /* PY_VERSION_HEX */
+    uint32_t pymalloc;         /* PYTHONMALLOC is not malloc: small objects are in pymalloc's arenas */
+    uint64_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault */
+    uint8_t *arena;            /* at_py_code entries */
+    uint64_t arena_used, arena_capacity;
+    uint64_t emitted;          /* the writer's position in the arena */
+    uint64_t codes_dropped;    /* code objects not described: the arena was full */
+    const uint64_t *finalizing;  /* _PyRuntime._finalizing: set once Py_FinalizeEx has run atexit */
+    uint32_t exit_captured;    /* the exit heap graph was taken when finalization began */
+    char note[160];            /* why frames are not recorded, when they are not */
+} at_python;
+extern at_python at_py;
+static inline at_python *at_pyp(void) { return &at_py; }
+/* 1 once the interpreter began to shut down (atexit done, modules still intact), until claimed. */
+static inline int at_python_finalizing(void) {
+    return at_py.finalizing && __atomic_load_n(at_py.finalizing, __ATOMIC_RELAXED) != 0 && at_py.exit_captured == 0;
+}
+/* Finds the interpreter (constructor time): version, offsets, tables. */
+void at_python_setup(void);
+/* The calling thread's Python frames into py[0..<return) (at most `room`), innermost first; `py`
+ * has room for AT_MAX_FRAMES + 512 words (scratch after the first AT_MAX_FRAMES). `hash`, the
+ * native stack's at_stack_hash, becomes the merged stack's StackTable key. Only when at_py.frames. */
+int at_python_frames(uint64_t *py, int room, uint64_t *hash);
+/* Only the Python frames (a free's stack): into frames[0..<return), with their StackTable key. */
+int at_python_stack(void **frames, int cap, uint64_t *py, uint64_t *hash);
+/* Inserts py[0..<m] into the native stack frames[0..<n] (room for n + m), each eval-loop call's
+ * frames before that call's _PyEval_EvalFrameDefault frame; returns n + m. */
+int at_python_insert(void **frames, int n, const uint64_t *py, int m);
+/* python_types.c: a heap-graph capture's Python type objects (part 9). begin: 1 when the process
+ * runs Python with frames (then every part-4 word goes to note_data_word). type_at: the next
+ * candidate that is a type object, from *cursor (0 first): its address, tp_flags, tp_name (up to
+ * cap - 1 bytes, NUL-terminated); returns the name's length, or -1 when there are no more. */
+int at_python_types_begin(void);
+/* The calling thread's Python data stack above its top frame, [lo, hi): popped frames' stale
+ * locals, which a capture does not scan. 0 when there is none. */
+int at_python_dead_stack(uint64_t *lo, uint64_t *hi);
+/* `before` and `after`: the words around it (UINT64_MAX: not read). */
+void at_python_note_data_word(uint64_t at, uint64_t value, uint64_t before, uint64_t after);
+/* Part 10's i-th entry: a built-in object at `object`, dead (reference count 0) or a list of
+ * `length` items. 0 past the last. */
+int at_python_fact(uint32_t i, uint64_t *object, uint64_t *dead, uint64_t *length);
+int at_python_type_at(uint32_t *cursor, uint64_t *address, uint64_t *flags, char *name, int cap);
+/* The writer's next described code object, or NULL (none ready yet). */
+const at_py_code *at_python_next_code(void);
+/* In a fork child: describe every code object again in the child's trace. */
+void at_python_after_fork(void);
 
 /* ---- entry points implemented in Swift (preload/Recorder) ------------------------------------ */
 void *alloctrace_hook_malloc(size_t n);

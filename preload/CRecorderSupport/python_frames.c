@@ -1,0 +1,424 @@
+/* python_frames.c: the Python frames of an allocation, read from the allocating thread's own
+ * CPython frame chain, merged into its native stack where the eval loop ran them.
+ *
+ * Why in the recorder and why like this: a Python program's native stack is CPython's C, so the
+ * only place that knows which Python line allocated is the interpreter's frame chain at the moment
+ * of the malloc. The chain belongs to the calling thread and cannot change under its own malloc, so
+ * it is read with plain loads: no Python API that allocates or takes the GIL, no Python code (only
+ * PyGILState_GetThisThreadState, a thread-specific-data lookup). Struct offsets come from CPython's
+ * headers per minor version (docs/FORMAT.md, python_code) and every pointer is checked against the
+ * interpreter's own type objects before it is followed; anything unexpected ends the walk and the
+ * allocation keeps its native stack.
+ *
+ * A code object is described once (file, qualified name, first line, line table), copied at first
+ * sight into an arena the writer drains: the code object may be freed before the writer runs. Its
+ * key is its address together with the addresses of its name, file and line table, so a new code
+ * object at a freed one's address gets its own id. */
+#define _GNU_SOURCE
+#include "recorder_support.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+
+at_python at_py;
+
+/* offsets inside CPython's structures, per minor version (x86-64; verified with gdb's ptype/o on
+ * the DWARF of pyenv's 3.11.7, 3.12.1 and 3.13.0 builds, and at run time by the type checks) */
+typedef struct {
+    uint32_t minor;
+    int32_t ts_cframe;          /* PyThreadState.cframe, or -1 (3.13: no cframe) */
+    int32_t cframe_current;     /* _PyCFrame.current_frame; 3.13: PyThreadState.current_frame */
+    int32_t frame_code, frame_previous, frame_instr, frame_owner, frame_is_entry;  /* is_entry: -1 */
+    int32_t code_firstlineno, code_filename, code_qualname, code_linetable, code_bytecode;
+    int32_t ascii_size, compact_size; /* sizeof(PyASCIIObject), sizeof(PyCompactUnicodeObject) */
+    int32_t runtime_finalizing;       /* _PyRuntime._finalizing */
+    int32_t ts_datastack_top;         /* PyThreadState.datastack_top; datastack_limit follows */
+} at_py_layout;
+
+static const at_py_layout layouts[] = {
+    {11, 56, 8, 32, 48, 56, 69, 68, 72, 112, 128, 136, 184, 48, 72, 24, 304},
+    {12, 56, 0, 0, 8, 56, 70, -1, 68, 112, 128, 136, 192, 40, 56, 24, 240},
+    {13, -1, 72, 0, 8, 56, 70, -1, 68, 112, 128, 136, 200, 40, 56, 608, 240},
+};
+static const at_py_layout *L;
+
+#define AT_PY_OWNED_BY_CSTACK 3 /* 3.12+: the shim frame a C call of the eval loop starts with */
+#define AT_PY_BYTES_DATA 32     /* PyBytesObject.ob_sval */
+#define AT_PY_MAX_STRING 4096
+#define AT_PY_MAX_TABLE (256 * 1024)
+#define AT_PY_CODE_SLOTS (1u << 18)
+#define AT_PY_ARENA_BYTES (32u << 20)
+
+static void *(*this_thread_state)(void);
+static const void *code_type, *unicode_type, *bytes_type;
+static uint64_t *code_slots;       /* pairs: key, id */
+static uint64_t code_count;        /* ids handed out; id 0 is "none" */
+
+static inline uint64_t word(const void *p, int32_t off) { return *(const uint64_t *)((const char *)p + off); }
+static inline uint64_t mix(uint64_t h, uint64_t v) {
+    uint64_t x = (h ^ v) * 0x9E3779B97F4A7C15ull;
+    return x ^ (x >> 29);
+}
+static inline int plausible(uint64_t p) { return p >= 4096 && (p & 7) == 0 && p < (1ull << 47); }
+
+/* The symbol's [start, end) from the dynamic symbol table. */
+static int symbol_range(const char *name, uint64_t *lo, uint64_t *hi) {
+    void *p = dlsym(RTLD_DEFAULT, name);
+    if (!p) return 0;
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1(p, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || sym->st_size == 0) return 0;
+    *lo = (uint64_t)(uintptr_t)p;
+    *hi = *lo + sym->st_size;
+    return 1;
+}
+
+static void note(const char *a, const char *b) {
+    size_t n = strlen(a);
+    if (n >= sizeof at_py.note) n = sizeof at_py.note - 1;
+    memcpy(at_py.note, a, n);
+    size_t m = b ? strlen(b) : 0;
+    if (n + m >= sizeof at_py.note) m = sizeof at_py.note - 1 - n;
+    if (m) memcpy(at_py.note + n, b, m);
+    at_py.note[n + m] = 0;
+}
+
+void at_python_setup(void) {
+    memset(&at_py, 0, sizeof at_py);
+    const unsigned long *version = dlsym(RTLD_DEFAULT, "Py_Version");
+    const char *(*get_version)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "Py_GetVersion");
+    if (!version && !get_version) return;                      /* not CPython */
+    at_py.detected = 1;
+    if (version) {
+        at_py.version_hex = (uint32_t)*version;
+    } else {
+        /* before 3.11 (no Py_Version): "3.10.13 (main, ...)" from a static buffer */
+        const char *v = get_version();
+        unsigned major = 0, minor = 0, micro = 0;
+        const char *p = v;
+        while (*p >= '0' && *p <= '9') major = major * 10 + (unsigned)(*p++ - '0');
+        if (*p == '.') p++;
+        while (*p >= '0' && *p <= '9') minor = minor * 10 + (unsigned)(*p++ - '0');
+        if (*p == '.') p++;
+        while (*p >= '0' && *p <= '9') micro = micro * 10 + (unsigned)(*p++ - '0');
+        at_py.version_hex = (major << 24) | (minor << 16) | (micro << 8);
+    }
+    const char *pm = getenv("PYTHONMALLOC");
+    at_py.pymalloc = !(pm && (strcmp(pm, "malloc") == 0 || strcmp(pm, "malloc_debug") == 0));
+    uint32_t major = at_py.version_hex >> 24, minor = (at_py.version_hex >> 16) & 0xFF;
+    L = NULL;
+    if (major == 3)
+        for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++)
+            if (layouts[i].minor == minor) L = &layouts[i];
+    if (!L) return note("native stacks only: the recorder reads the Python frames of CPython 3.11 to 3.13", NULL);
+    this_thread_state = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
+    code_type = dlsym(RTLD_DEFAULT, "PyCode_Type");
+    unicode_type = dlsym(RTLD_DEFAULT, "PyUnicode_Type");
+    bytes_type = dlsym(RTLD_DEFAULT, "PyBytes_Type");
+    if (!this_thread_state || !code_type || !unicode_type || !bytes_type)
+        return note("native stacks only: the interpreter does not export ", "PyGILState_GetThisThreadState and its type objects");
+    if (!symbol_range("_PyEval_EvalFrameDefault", &at_py.eval_lo, &at_py.eval_hi))
+        return note("native stacks only: _PyEval_EvalFrameDefault not found", NULL);
+    code_slots = at_map((size_t)AT_PY_CODE_SLOTS * 16);
+    at_py.arena = at_map(AT_PY_ARENA_BYTES);
+    if (!code_slots || !at_py.arena) return note("native stacks only: no memory for the code table", NULL);
+    at_py.arena_capacity = AT_PY_ARENA_BYTES;
+    const char *runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
+    if (runtime) at_py.finalizing = (const uint64_t *)(runtime + L->runtime_finalizing);
+    code_count = 1;
+    at_py.frames = 1;
+}
+
+/* ---- code objects ---------------------------------------------------------------------------- */
+
+/* A str object's text as UTF-8 into out (at most cap bytes; NULL: only measure). */
+static uint32_t utf8_of(const char *s, uint8_t *out, uint32_t cap) {
+    if (!plausible((uint64_t)(uintptr_t)s) || (const void *)word(s, 8) != unicode_type) return 0;
+    uint64_t length = word(s, 16);
+    uint32_t state = *(const uint32_t *)(s + 32);
+    uint32_t kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+    if (!compact || length > AT_PY_MAX_STRING) return 0;
+    const uint8_t *data = (const uint8_t *)s + (ascii ? L->ascii_size : L->compact_size);
+    uint32_t n = 0;
+    for (uint64_t i = 0; i < length; i++) {
+        uint32_t c = kind == 1 ? data[i] : kind == 2 ? ((const uint16_t *)data)[i] : ((const uint32_t *)data)[i];
+        uint8_t b[4];
+        uint32_t k;
+        if (c < 0x80) { b[0] = (uint8_t)c; k = 1; }
+        else if (c < 0x800) { b[0] = (uint8_t)(0xC0 | c >> 6); b[1] = (uint8_t)(0x80 | (c & 63)); k = 2; }
+        else if (c < 0x10000) { b[0] = (uint8_t)(0xE0 | c >> 12); b[1] = (uint8_t)(0x80 | ((c >> 6) & 63)); b[2] = (uint8_t)(0x80 | (c & 63)); k = 3; }
+        else { b[0] = (uint8_t)(0xF0 | c >> 18); b[1] = (uint8_t)(0x80 | ((c >> 12) & 63)); b[2] = (uint8_t)(0x80 | ((c >> 6) & 63)); b[3] = (uint8_t)(0x80 | (c & 63)); k = 4; }
+        if (n + k > cap) break;
+        if (out) memcpy(out + n, b, k);
+        n += k;
+    }
+    return n;
+}
+
+/* Copies the code object's description into the arena for the writer. */
+static void describe(const char *code, uint32_t id) {
+    const char *file = (const char *)(uintptr_t)word(code, L->code_filename);
+    const char *qual = (const char *)(uintptr_t)word(code, L->code_qualname);
+    const char *table = (const char *)(uintptr_t)word(code, L->code_linetable);
+    uint32_t fl = utf8_of(file, NULL, AT_PY_MAX_STRING), ql = utf8_of(qual, NULL, AT_PY_MAX_STRING);
+    uint32_t tl = 0;
+    if (plausible((uint64_t)(uintptr_t)table) && (const void *)word(table, 8) == bytes_type) {
+        uint64_t n = word(table, 16);
+        tl = n > AT_PY_MAX_TABLE ? 0 : (uint32_t)n;
+    }
+    uint32_t size = (uint32_t)((sizeof(at_py_code) + fl + ql + tl + 7) & ~7u);
+    uint64_t at = __atomic_fetch_add(&at_py.arena_used, size, __ATOMIC_ACQ_REL);
+    if (at + size > at_py.arena_capacity) {
+        __atomic_fetch_add(&at_py.codes_dropped, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    at_py_code *c = (at_py_code *)(at_py.arena + at);
+    c->size = size;
+    c->id = id;
+    c->first_line = *(const int32_t *)(code + L->code_firstlineno);
+    uint8_t *p = (uint8_t *)(c + 1);
+    c->file_length = utf8_of(file, p, fl); p += c->file_length;
+    c->name_length = utf8_of(qual, p, ql); p += c->name_length;
+    c->table_length = tl;
+    if (tl) memcpy(p, table + AT_PY_BYTES_DATA, tl);
+    __atomic_store_n(&c->ready, 1, __ATOMIC_RELEASE);
+}
+
+/* Per-thread front of the code table: the hot code objects of a thread hit here. */
+typedef struct { const void *code; uint64_t table; uint64_t id; } at_py_seen;
+#define AT_PY_SEEN 64
+static __thread at_py_seen seen[AT_PY_SEEN] __attribute__((tls_model("initial-exec")));
+
+static uint64_t code_id(const char *code) {
+    /* the thread's front: the same address with the same line-table object is the same code */
+    uint64_t table = word(code, L->code_linetable);
+    at_py_seen *f = &seen[((uintptr_t)code >> 4) & (AT_PY_SEEN - 1)];
+    if (f->code == code && f->table == table) return f->id;
+    uint64_t key = mix(mix(mix(mix((uint64_t)(uintptr_t)code, word(code, L->code_filename)),
+                               word(code, L->code_qualname)), table),
+                       (uint64_t)*(const uint32_t *)(code + L->code_firstlineno)) | 1;
+    uint32_t mask = AT_PY_CODE_SLOTS - 1, slot = (uint32_t)(key >> 20) & mask;
+    for (uint32_t probe = 0; probe < 64; probe++, slot = (slot + 1) & mask) {
+        uint64_t *e = code_slots + 2 * slot;
+        uint64_t k = at_load64(e);
+        if (k == 0) {
+            if (!at_cas64(e, 0, key)) { k = at_load64(e); if (k != key) continue; }
+            else {
+                uint64_t id = at_add64(&code_count, 1) - 1;
+                if (id > 0x7FFFFFFF) return 0;
+                at_store64(e + 1, id);
+                describe(code, (uint32_t)id);
+                f->code = code; f->table = table; f->id = id;
+                return id;
+            }
+        }
+        if (k == key) {
+            uint64_t id = 0;
+            for (int spins = 0; spins < 1000 && (id = at_load64(e + 1)) == 0; spins++) at_pause();
+            if (id) { f->code = code; f->table = table; f->id = id; }
+            return id;
+        }
+    }
+    return 0;
+}
+
+/* ---- frames ---------------------------------------------------------------------------------- */
+
+/* ---- walking the frame chain ----------------------------------------------------------------- */
+
+/* A thread's successive allocations mostly share the outer part of their Python stacks. The last
+ * walk is kept per thread, outermost first: each frame's address, instruction pointer and
+ * `previous`, and what it gave (a token, 0 for a frame that gives none, AT_PY_SHIM for a C call's
+ * shim frame) with the hash of the tokens from the outermost through it. A new walk that meets a
+ * kept frame unchanged checks the rest of the chain with two loads a frame and reuses the rest. */
+#define AT_PY_LAST 128
+#define AT_PY_SHIM 1ull
+typedef struct {
+    uint32_t n;
+    uint64_t addr[AT_PY_LAST], instr[AT_PY_LAST], prev[AT_PY_LAST], token[AT_PY_LAST], hash[AT_PY_LAST];
+    uint8_t slot[256];           /* frame address -> index, checked against addr[] */
+} at_py_last;
+static __thread at_py_last last __attribute__((tls_model("initial-exec")));
+
+static inline uint32_t slot_of(uint64_t frame) { return (uint32_t)((frame * 0x9E3779B97F4A7C15ull) >> 56); }
+#define AT_PY_HASH_SEED 0x243F6A8885A308D3ull
+
+/* One frame's token: 0 when it gives none (an incomplete frame, an unknown code object). */
+static inline uint64_t frame_token(const at_py_layout *l, const char *frame, uint64_t instr, int *bad) {
+    uint64_t code = word(frame, l->frame_code);
+    if (!plausible(code) || (const void *)word((const void *)(uintptr_t)code, 8) != code_type) { *bad = 1; return 0; }
+    uint64_t start = code + (uint64_t)l->code_bytecode;
+    if (instr < start || instr - start >= (1u << 30)) return 0;
+    uint64_t id = code_id((const char *)(uintptr_t)code);
+    uint64_t t = id ? AT_PY_FRAME_TAG | (id << 32) | (instr - start) : 0;
+    if (t && l->frame_is_entry >= 0 && frame[l->frame_is_entry]) t |= AT_PY_SEGMENT_END;
+    return t;
+}
+
+/* The calling thread's Python frames into py[0..<return) (at most `room`), innermost first, with
+ * AT_PY_SEGMENT_END on the last frame each C call of the eval loop ran; *pyhash their hash. `e`
+ * is scratch for 4 x AT_PY_LAST words. */
+static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhash) {
+    const at_py_layout l = *L;       /* in registers: the stores below cannot alias it */
+    uint64_t *ea = e, *ei = e + AT_PY_LAST, *ep = e + 2 * AT_PY_LAST, *et = e + 3 * AT_PY_LAST;
+    int v = 0, joined = -1, bad = 0;
+    /* kept entries at or above `changed` differ from this chain: no join can use them */
+    uint32_t changed = last.n;
+    while (plausible(f) && v < AT_PY_LAST) {
+        const char *frame = (const char *)(uintptr_t)f;
+        uint64_t prev = word(frame, l.frame_previous), instr = word(frame, l.frame_instr);
+        uint32_t j = last.slot[slot_of(f)];
+        if (j < changed && last.addr[j] == f && last.instr[j] == instr && last.prev[j] == prev) {
+            /* the same frame in the same place: is the chain outside it unchanged too? */
+            uint64_t g = prev;
+            int k = (int)j - 1;
+            for (; k >= 0; k--) {
+                if (g != last.addr[k]) break;
+                const char *o = (const char *)(uintptr_t)g;
+                if (word(o, l.frame_instr) != last.instr[k] || word(o, l.frame_previous) != last.prev[k]) break;
+                g = last.prev[k];
+            }
+            if (k < 0) { joined = (int)j; break; }
+            changed = (uint32_t)k;
+        }
+        uint64_t t = frame[l.frame_owner] == AT_PY_OWNED_BY_CSTACK ? AT_PY_SHIM : frame_token(&l, frame, instr, &bad);
+        if (bad) break;
+        ea[v] = f; ei[v] = instr; ep[v] = prev; et[v] = t;
+        v++;
+        f = prev;
+    }
+    if (v == AT_PY_LAST && joined < 0) { last.n = 0; }
+    /* the kept outer part, then the new frames outwards-in: hashes and the kept walk */
+    int base = joined + 1;                         /* kept entries [0, base) */
+    uint64_t h = base ? last.hash[base - 1] : AT_PY_HASH_SEED;
+    if (base + v <= AT_PY_LAST && !(v == AT_PY_LAST && joined < 0)) {
+        for (int i = v - 1, at = base; i >= 0; i--, at++) {
+            uint64_t t = et[i];
+            if (t > AT_PY_SHIM) h = mix(h, t & ~AT_PY_SEGMENT_END);
+            last.addr[at] = ea[i]; last.instr[at] = ei[i]; last.prev[at] = ep[i];
+            last.token[at] = t; last.hash[at] = h;
+            last.slot[slot_of(ea[i])] = (uint8_t)at;
+        }
+        last.n = (uint32_t)(base + v);
+    } else {
+        for (int i = v - 1; i >= 0; i--) if (et[i] > AT_PY_SHIM) h = mix(h, et[i] & ~AT_PY_SEGMENT_END);
+        last.n = 0;
+    }
+    *pyhash = h;
+    /* tokens innermost first: the new frames, then the kept ones; a shim ends the segment of the
+     * frame inside it */
+    int m = 0;
+    for (int i = 0; i < v && m < room; i++) {
+        if (et[i] == AT_PY_SHIM) { if (m) py[m - 1] |= AT_PY_SEGMENT_END; }
+        else if (et[i]) py[m++] = et[i];
+    }
+    for (int k = base - 1; k >= 0 && m < room; k--) {
+        uint64_t t = last.token[k];
+        if (t == AT_PY_SHIM) { if (m) py[m - 1] |= AT_PY_SEGMENT_END; }
+        else if (t) py[m++] = t;
+    }
+    return m;
+}
+
+int at_python_frames(uint64_t *py, int room, uint64_t *hash) {
+    void *ts = this_thread_state();
+    if (!ts || !plausible((uint64_t)(uintptr_t)ts)) return 0;
+    uint64_t f;
+    if (L->ts_cframe >= 0) {
+        uint64_t cf = word(ts, L->ts_cframe);
+        if (!plausible(cf)) return 0;
+        f = word((const void *)(uintptr_t)cf, L->cframe_current);
+    } else {
+        f = word(ts, L->cframe_current);
+    }
+    uint64_t pyhash;
+    int m = walk(f, room, py, py + AT_MAX_FRAMES, &pyhash);
+    /* the merged stack's key for StackTable: the native stack's hash and its Python frames (the
+     * merge is a function of both), so a stack already interned needs no merge at all */
+    if (m) *hash = at_stack_mix(*hash ^ (pyhash * 0xC2B2AE3D27D4EB4Full) ^ (uint64_t)m) | 1;
+    return m;
+}
+
+int at_python_stack(void **frames, int cap, uint64_t *py, uint64_t *hash) {
+    *hash = AT_PY_HASH_SEED;
+    int m = at_python_frames(py, cap, hash);
+    for (int i = 0; i < m; i++) frames[i] = (void *)(uintptr_t)(py[i] & ~AT_PY_SEGMENT_END);
+    return m;
+}
+
+int at_python_insert(void **frames, int n, const uint64_t *py, int m) {
+    /* segment k (0: innermost) goes right before the k-th eval-loop frame; segments beyond the
+     * native stack's last eval frame (a truncated native stack) go after its end. Filled from the
+     * back, in place: only insertions, so the write position never passes the read position. */
+    int evals = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t a = (uint64_t)(uintptr_t)frames[i];
+        if (a > at_py.eval_lo && a <= at_py.eval_hi) evals++;
+    }
+    int seg_first[AT_MAX_FRAMES + 1], segs = 0;   /* index of each segment's first frame */
+    seg_first[0] = 0;
+    for (int j = 0; j < m; j++)
+        if ((py[j] & AT_PY_SEGMENT_END) || j == m - 1) { seg_first[++segs] = j + 1; }
+    int w = n + m - 1;
+    for (int k = segs - 1; k >= evals; k--)
+        for (int j = seg_first[k + 1] - 1; j >= seg_first[k]; j--) frames[w--] = (void *)(uintptr_t)(py[j] & ~AT_PY_SEGMENT_END);
+    int e = evals;
+    for (int i = n - 1; i >= 0; i--) {
+        uint64_t a = (uint64_t)(uintptr_t)frames[i];
+        frames[w--] = frames[i];
+        if (a > at_py.eval_lo && a <= at_py.eval_hi) {
+            int k = --e;
+            if (k < segs)
+                for (int j = seg_first[k + 1] - 1; j >= seg_first[k]; j--) frames[w--] = (void *)(uintptr_t)(py[j] & ~AT_PY_SEGMENT_END);
+        }
+    }
+    return n + m;
+}
+
+/* ---- heap-graph captures --------------------------------------------------------------------- */
+
+int at_python_dead_stack(uint64_t *lo, uint64_t *hi) {
+    if (!at_py.frames) return 0;
+    void *ts = this_thread_state();
+    if (!ts || !plausible((uint64_t)(uintptr_t)ts)) return 0;
+    uint64_t top = word(ts, L->ts_datastack_top), limit = word(ts, L->ts_datastack_top + 8);
+    if (!plausible(top) || !plausible(limit) || limit <= top || limit - top > (1ull << 30)) return 0;
+    *lo = top;
+    *hi = limit;
+    return 1;
+}
+
+/* ---- the writer's side ----------------------------------------------------------------------- */
+
+const at_py_code *at_python_next_code(void) {
+    if (!at_py.arena) return NULL;
+    uint64_t used = at_load64(&at_py.arena_used);
+    if (used > at_py.arena_capacity) used = at_py.arena_capacity;
+    if (at_py.emitted >= used) return NULL;
+    at_py_code *c = (at_py_code *)(at_py.arena + at_py.emitted);
+    uint32_t ready = at_load32(&c->ready);
+    if (ready == 0) return NULL;                         /* still being copied: next round */
+    at_py.emitted += c->size;
+    return ready == 1 ? c : at_python_next_code();
+}
+
+void at_python_after_fork(void) {
+    /* the child's trace describes every code object again; one a vanished thread was copying
+     * is skipped (its id shows as an unknown code object) */
+    at_py.emitted = 0;
+    uint64_t used = at_py.arena ? at_load64(&at_py.arena_used) : 0;
+    uint64_t at = 0;
+    while (at < used && at < at_py.arena_capacity) {
+        at_py_code *c = (at_py_code *)(at_py.arena + at);
+        if (c->size == 0) {                              /* space reserved, header never written */
+            at_py.arena_used = at;
+            break;
+        }
+        if (at_load32(&c->ready) == 0) at_store32(&c->ready, 2);
+        at += c->size;
+    }
+    for (int i = 0; i < AT_PY_SEEN; i++) seen[i].code = NULL;
+}

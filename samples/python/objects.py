@@ -1,0 +1,38 @@
+import gc
+
+import alloctrace
+
+
+class MyBigFatObject:
+    def __init__(self, i):
+        self.index = i
+        self.tags = ["big", "fat"]
+
+
+class Node:
+    def __init__(self, name):
+        self.name = name
+        self.other = None
+
+
+registry = []
+
+
+def fill(n):
+    for i in range(n):
+        registry.append(MyBigFatObject(i))
+
+
+def make_cycle():
+    a, b = Node("a"), Node("b")
+    a.other, b.other = b, a
+
+
+if __name__ == "__main__":
+    gc.disable()
+    fill(20000)
+    alloctrace.mark("filled")
+    del registry[10000:]
+    alloctrace.mark("halved")
+    make_cycle()
+    print(len(registry))
