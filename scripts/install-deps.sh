@@ -11,8 +11,9 @@
 #   protobuf-compiler protoc --decode_raw reads the pprof export
 #   golang-go         go tool pprof reads the pprof export
 #   graphviz          dot renders the DOT drawings of chains and cycles
+#   gdb               `alloctrace debug` runs it (the tests run it too)
 set -euo pipefail
-packages=(libunwind-dev libzstd-dev libdw-dev zlib1g-dev libiberty-dev chromium valgrind protobuf-compiler golang-go graphviz)
+packages=(libunwind-dev libzstd-dev libdw-dev zlib1g-dev libiberty-dev chromium valgrind protobuf-compiler golang-go graphviz gdb)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,6 +10,8 @@ public struct ReplayRequest: Sendable {
     /// With a snapshot at `survivorsUntil`: blocks allocated after `survivorsFrom` still live then.
     public var survivorsFrom: Moment?
     public var survivorsUntil: Moment?
+    /// Stop at the mark with this index (from 1), as if the trace ended there (`--pid`).
+    public var untilMark: Int?
 
     public init(sites: Bool = false, moments: [Moment] = [], survivorsFrom: Moment? = nil, survivorsUntil: Moment? = nil) {
         self.sites = sites
@@ -57,6 +59,9 @@ public final class HeapReplay {
     private var pending: [Moment] = []
     private var survivorsFromTicks: UInt64?
     private var secondsTargets: [(Moment, UInt64)] = []  // (moment, nanoseconds since start)
+    /// The replay stopped at `request.untilMark`: the figures are those up to that mark.
+    public private(set) var stoppedAtMark = false
+    private struct StopAtMark: Error {}
 
     public init(reader: TraceReader, request: ReplayRequest = ReplayRequest()) {
         self.reader = reader
@@ -108,10 +113,13 @@ public final class HeapReplay {
                     // A mark: the core has counted it; the rest needs the replay's lists.
                     markReached(events[i], &core)
                     i += 1
+                    if let until = request.untilMark, marks.count >= until { throw StopAtMark() }
                 }
                 seen &+= UInt64(n)
                 if seen >= nextProgress, let progress { progress(seen); nextProgress = seen + (1 << 21) }
             }
+        } catch is StopAtMark {
+            stoppedAtMark = true
         } catch {
             self.core = core
             throw error

@@ -129,12 +129,15 @@ public enum EndReason: UInt8, Sendable {
     case exit = 0
     case fatalSignal = 1
     case explicitFinish = 2
+    /// A terminating signal (SIGTERM, SIGINT, ...) with its default action: the process died of it.
+    case signal = 3
 
     public var name: String {
         switch self {
         case .exit: return "exit"
         case .fatalSignal: return "fatal signal"
         case .explicitFinish: return "finished"
+        case .signal: return "signal"
         }
     }
 }

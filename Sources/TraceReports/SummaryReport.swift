@@ -138,12 +138,22 @@ public struct SummaryReport: Encodable {
         }
     }
 
+    /// The name of a terminating signal (Linux x86-64 numbers).
+    static func signalName(_ n: Int64) -> String? {
+        let names: [Int64: String] = [1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 10: "SIGUSR1", 12: "SIGUSR2",
+                                      13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM"]
+        return names[n]
+    }
+
     public func text() -> String {
         var o = ""
         o += "trace:                  \(trace)\n"
         o += "program:                \(executable) (pid \(pid))\n"
         o += "complete:               \(complete ? "yes" : "no (\(cutShortReason ?? "cut short"))")\n"
-        if let exitReason { o += "ended by:               \(exitReason)\(exitStatus.map { " \($0)" } ?? "")\n" }
+        if let exitReason {
+            let named = exitReason == EndReason.signal.name ? exitStatus.flatMap { Self.signalName($0) }.map { " (\($0))" } ?? "" : ""
+            o += "ended by:               \(exitReason)\(exitStatus.map { " \($0)" } ?? "")\(named)\n"
+        }
         o += "duration:               \(Formatting.seconds(Double(durationNs) / 1e9))\n"
         o += "allocation calls:       \(Formatting.count(allocationCalls))\n"
         o += "frees:                  \(Formatting.count(frees))\n"

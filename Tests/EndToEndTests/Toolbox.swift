@@ -180,3 +180,114 @@ struct DecodedTrace {
 
     func typeName(_ e: TraceEvent) -> String? { e.typeID == 0 ? nil : reader.types[e.typeID]?.name }
 }
+
+/// A program left running (live inspection, signals): stdin a pipe the test writes to, stdout and
+/// stderr files it polls. Spawned with no signal blocked and default dispositions (the test runner's
+/// threads block signals, which Foundation's Process passes on): a signal acts as in a shell.
+final class RunningProgram {
+    let pid: pid_t
+    let dir: String
+    private var input: Int32
+    private var status: Int32?
+
+    init(_ path: String, _ args: [String]) throws {
+        dir = NSTemporaryDirectory() + "alloctrace-running-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw RunningError("pipe failed") }
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        input = fds[1]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        posix_spawn_file_actions_addopen(&actions, 1, dir + "/out", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, dir + "/err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&all)
+        for sig in 1..<32 where sig != SIGKILL && sig != SIGSTOP { sigaddset(&all, Int32(sig)) }
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([path] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, path, &actions, &attr, argv, environ)
+        close(fds[0])
+        guard rc == 0 else { close(fds[1]); throw RunningError("cannot run \(path): \(rc)") }
+        pid = child
+    }
+
+    deinit {
+        if status == nil { kill(pid, SIGKILL); _ = finish() }
+        if input >= 0 { close(input) }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    var out: String { (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? "" }
+    var err: String { (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "" }
+
+    private var running: Bool {
+        if status != nil { return false }
+        var st: Int32 = 0
+        if waitpid(pid, &st, WNOHANG) == pid { status = Self.shellStatus(st); return false }
+        return true
+    }
+
+    /// Waits until stdout holds `line` as a whole line (60 s at most).
+    func waitForLine(_ line: String) throws {
+        for _ in 0..<6000 {
+            if out.split(separator: "\n").contains(Substring(line)) { return }
+            if !running { break }
+            usleep(10_000)
+        }
+        throw RunningError("no line \"\(line)\"; stdout: \(out) stderr: \(err)")
+    }
+
+    /// The pid of the launcher's traced child, from its "tracing pid N" line.
+    func tracedPid() throws -> Int32 {
+        for _ in 0..<3000 {
+            for line in err.split(separator: "\n") where line.hasPrefix("alloctrace: tracing pid ") {
+                if let n = Int32(line.dropFirst("alloctrace: tracing pid ".count).prefix { $0.isNumber }) { return n }
+            }
+            usleep(10_000)
+        }
+        throw RunningError("the launcher printed no pid; stderr: \(err)")
+    }
+
+    func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(input, $0.baseAddress, $0.count) }
+    }
+
+    /// Closes stdin (unless told not to) and waits for the exit (60 s at most, then SIGKILL); the
+    /// exit status as a shell gives it (128 + N for a death by signal N).
+    @discardableResult
+    func finish(closingInput: Bool = true) -> Int32 {
+        if closingInput && input >= 0 { close(input); input = -1 }
+        for _ in 0..<6000 {
+            if !running { return status! }
+            usleep(10_000)
+        }
+        kill(pid, SIGKILL)
+        var st: Int32 = 0
+        _ = waitpid(pid, &st, 0)
+        status = Self.shellStatus(st)
+        return status!
+    }
+
+    static func shellStatus(_ st: Int32) -> Int32 {
+        let signal = st & 0x7F
+        return signal == 0 ? (st >> 8) & 0xFF : 128 + signal
+    }
+}
+
+struct RunningError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

@@ -16,6 +16,7 @@ public struct AllocTraceCommand: ParsableCommand {
             Record.self,
             PreloadPath.self,
             Mark.self,
+            Debug.self,
             Dump.self,
             Summary.self,
             Top.self,

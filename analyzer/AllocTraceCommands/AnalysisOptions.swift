@@ -18,9 +18,13 @@ struct OutputOptions: ParsableArguments {
 enum Analysis {
     /// `innermostFramesOnly`: the report names sites by their innermost user frame only (the
     /// debug information loaded meanwhile is then that of the modules holding innermost frames).
-    static func replay(_ path: String, _ request: ReplayRequest, innermostFramesOnly: Bool = false) throws -> HeapReplay {
+    /// `untilMark`: stop at that mark (from 1), as `--pid` does.
+    static func replay(_ path: String, _ request: ReplayRequest, innermostFramesOnly: Bool = false,
+                       untilMark: Int? = nil) throws -> HeapReplay {
         let reader: TraceReader
         do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
+        var request = request
+        request.untilMark = untilMark
         let replay = HeapReplay(reader: reader, request: request)
         // Reports that name sites load the trace's debug information meanwhile, on another thread
         // (done with by the time the replay is: the process may exit right after).
@@ -42,10 +46,50 @@ enum Analysis {
         } catch let e as UnknownMoment {
             throw CommandError(e.description)
         }
-        if !replay.replaySummary.complete {
-            printNote("warning: \(path): the trace was cut short (\(replay.replaySummary.cutShortReason ?? "no end record")); figures cover what it holds")
+        noteMoments(request.moments + [request.survivorsFrom, request.survivorsUntil].compactMap { $0 },
+                    labels: replay.marks.map(\.label))
+        if replay.stoppedAtMark || !replay.replaySummary.complete {
+            let upTo = replay.seconds(replay.figures.lastTicks)
+            let mark = untilMark.map { n in " (mark #\(n) \"\(replay.marks.count >= n ? replay.marks[n - 1].label : "")\")" } ?? ""
+            if let pid = reader.process?.pid, LiveTrace.isWriting(Int32(truncatingIfNeeded: pid), path) {
+                printNote("note: \(path) is still being written by pid \(pid); figures up to \(Formatting.seconds(upTo))\(mark)")
+            } else if replay.stoppedAtMark {
+                printNote("note: \(path): figures up to \(Formatting.seconds(upTo))\(mark)")
+            } else {
+                printNote("warning: \(path): the trace was cut short (\(replay.replaySummary.cutShortReason ?? "no end record")); figures cover what it holds")
+            }
         }
         return replay
+    }
+
+    /// "still being written by pid N, figures up to T" when the trace's process still writes it.
+    static func stillBeingWritten(_ replay: HeapReplay) -> String? {
+        guard replay.stoppedAtMark || !replay.replaySummary.complete, let pid = replay.reader.process?.pid,
+              LiveTrace.isWriting(Int32(truncatingIfNeeded: pid), replay.reader.path) else { return nil }
+        return "still being written by pid \(pid), figures up to \(Formatting.seconds(replay.seconds(replay.figures.lastTicks)))"
+    }
+
+    /// Says where a moment's name bites: `start` and `end` always name the trace's start and end,
+    /// not marks with those labels; a label that several marks carry names the first of them.
+    static func noteMoments(_ moments: [Moment], labels: [String]) {
+        var said = Set<String>()
+        for m in moments {
+            let text: String?
+            switch m {
+            case .start, .end:
+                let word = m == .start ? "start" : "end"
+                let hits = labels.indices.filter { labels[$0] == word }.map { "#\($0 + 1)" }
+                text = hits.isEmpty ? nil
+                    : "warning: \"\(word)\" is the \(word) of the trace, not the mark labelled \"\(word)\" (\(hits.joined(separator: ", "))); name that mark as \(hits[0])"
+            case .mark(let label):
+                let hits = labels.indices.filter { labels[$0] == label }.map { "#\($0 + 1)" }
+                text = hits.count < 2 ? nil
+                    : "warning: \(hits.count) marks are labelled \"\(label)\" (\(hits.joined(separator: ", "))); using the first, \(hits[0]); name another as #N"
+            default:
+                text = nil
+            }
+            if let text, said.insert(text).inserted { printNote(text) }
+        }
     }
 
     /// Replays a trace into a timeline (a pass of its own).

@@ -46,7 +46,8 @@ struct Chains: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let analysis = try Analysis.heapGraph(graph.trace, at: graph.at, stacks: graph.stacks)
+            let (path, at) = try graph.target()
+            let analysis = try Analysis.heapGraph(path, at: at, stacks: graph.stacks)
             let report = ChainsReport(analysis: analysis, type: type, site: site,
                                       address: address.flatMap(Chains.parseAddress), limit: limit)
             if let dot { try OutputFile.write(GraphDOT.chains(report, analysis: analysis), to: dot) }

@@ -24,7 +24,8 @@ struct Cycles: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let analysis = try Analysis.heapGraph(graph.trace, at: graph.at, stacks: graph.stacks)
+            let (path, at) = try graph.target()
+            let analysis = try Analysis.heapGraph(path, at: at, stacks: graph.stacks)
             let report = CyclesReport(analysis: analysis, limit: limit)
             if let dot { try OutputFile.write(GraphDOT.cycles(report, analysis: analysis), to: dot) }
             try Analysis.emit(report, json: graph.output.json) { $0.text() }

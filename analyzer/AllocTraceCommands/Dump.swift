@@ -51,6 +51,8 @@ struct Dump: ParsableCommand {
         out.endLine()
         if summary.complete {
             out.text("complete: yes")
+        } else if let pid = reader.process?.pid, LiveTrace.isWriting(Int32(truncatingIfNeeded: pid), trace) {
+            out.text("complete: no (still being written by pid \(pid): \(summary.cutShortReason ?? "the data so far"))")
         } else {
             out.text("complete: no (the trace was cut short: \(summary.cutShortReason ?? "unknown reason"))")
         }
@@ -284,6 +286,7 @@ struct DumpPrinter {
             case .exit: text("exit")
             case .fatalSignal: text("signal")
             case .explicitFinish: text("finished")
+            case .signal: text("terminating_signal")
             case nil: text("unknown(\(e.reasonRaw))")
             }
             key("status"); signed(e.status)

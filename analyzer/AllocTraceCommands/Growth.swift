@@ -11,10 +11,12 @@ struct Growth: ParsableCommand {
     )
 
     @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String
+    var trace: String?
 
-    @Option(help: "The earlier moment.")
-    var from: Moment = .start
+    @OptionGroup var live: LiveOptions
+
+    @Option(help: "The earlier moment (default: start; with --pid, the mark before the one made now).")
+    var from: Moment?
 
     @Option(help: "The later moment.")
     var to: Moment = .end
@@ -33,8 +35,12 @@ struct Growth: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let (trace, mark) = try live.target(self.trace)
+            // with --pid: from the previous mark (as show_growth, since its last call) to the one made now
+            let from = self.from ?? mark.map { $0 > 1 ? Moment.markIndex($0 - 1) : .start } ?? .start
+            let to = mark.map { Moment.markIndex($0) } ?? self.to
             let request = ReplayRequest(moments: [from, to], survivorsFrom: sites ? from : nil, survivorsUntil: sites ? to : nil)
-            let replay = try Analysis.replay(trace, request)
+            let replay = try Analysis.replay(trace, request, untilMark: mark)
             // a Python program's objects are named by their Python types, from the heap graphs
             var graphs: (HeapGraphAnalysis, HeapGraphAnalysis)?
             if replay.reader.interpreter?.frames == .python,

@@ -7,13 +7,22 @@ import TraceReports
 /// Options of the heap-graph commands (chains, leaks, cycles, retained).
 struct HeapGraphOptions: ParsableArguments {
     @Argument(help: "A trace written by `alloctrace record` (with heap-graph snapshots, the default).")
-    var trace: String
+    var trace: String?
 
     @Option(help: "The snapshot: a mark's label, #N for the N-th mark, or end (the exit's, else the last).")
     var at: Moment = .end
 
+    @OptionGroup var live: LiveOptions
+
     @OptionGroup var output: OutputOptions
     @OptionGroup var stacks: StackOptions
+
+    /// The trace and the snapshot to read: with --pid, the mark made now (unless --at names another).
+    func target() throws -> (path: String, at: Moment) {
+        let (path, mark) = try live.target(trace)
+        if let mark, at == .end { return (path, .markIndex(mark)) }
+        return (path, at)
+    }
 }
 
 extension Analysis {
@@ -41,8 +50,14 @@ extension Analysis {
         } catch let e as HeapGraphError {
             throw CommandError(e.description)
         }
+        noteMoments([moment], labels: replay.marks.map(\.label))
         if let summary = replay.replaySummary, !summary.complete {
-            printNote("warning: \(path): the trace was cut short (\(summary.cutShortReason ?? "no end record")); figures cover what it holds")
+            if let pid = reader.process?.pid, LiveTrace.isWriting(Int32(truncatingIfNeeded: pid), path) {
+                let upTo = replay.chosen.map { " (the snapshot at \(Formatting.seconds(Double(reader.clock.nanosecondsSinceStart($0.ticks)) / 1e9)))" } ?? ""
+                printNote("note: \(path) is still being written by pid \(pid); figures up to its last snapshot\(upTo)")
+            } else {
+                printNote("warning: \(path): the trace was cut short (\(summary.cutShortReason ?? "no end record")); figures cover what it holds")
+            }
         }
         return HeapGraphAnalysis(replay: replay, resolver: stacks.resolver(reader))
     }

@@ -22,7 +22,8 @@ struct Leaks: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let analysis = try Analysis.heapGraph(graph.trace, at: graph.at, stacks: graph.stacks)
+            let (path, at) = try graph.target()
+            let analysis = try Analysis.heapGraph(path, at: at, stacks: graph.stacks)
             let report = LeaksReport(analysis: analysis, limit: limit)
             try Analysis.emit(report, json: graph.output.json) { $0.text() }
         }

@@ -11,10 +11,12 @@ struct Lines: ParsableCommand {
     )
 
     @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String
+    var trace: String?
+
+    @OptionGroup var live: LiveOptions
 
     @Argument(help: "The source file to print.")
-    var source: String
+    var source: String?
 
     @Option(help: "Only this function's lines, and only allocations made in it (memory_profiler's @profile): a name as frames show it (`my_func`, `Cache.put`).")
     var function: String?
@@ -24,8 +26,12 @@ struct Lines: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            // with --pid the one argument is the source file
+            let (traceArgument, sourceArgument) = live.pid != nil && source == nil ? (nil, self.trace) : (self.trace, source)
+            guard let source = sourceArgument else { throw CommandError("name the source file to print") }
             guard FileManager.default.isReadableFile(atPath: source) else { throw CommandError("cannot read source file \(source)") }
-            let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
+            let (trace, mark) = try live.target(traceArgument)
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true), untilMark: mark)
             let report: LinesReport
             do {
                 report = try LinesReport(replay: replay, resolver: stacks.resolver(replay.reader), sourcePath: source, function: function)

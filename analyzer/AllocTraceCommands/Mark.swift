@@ -16,10 +16,11 @@ struct Mark: ParsableCommand {
     var label: String = "mark"
 
     func run() throws {
-        try reportingErrors { try send() }
+        try reportingErrors { try Self.send(pid: pid, label: label) }
     }
 
-    private func send() throws {
+    /// Leaves the label for the recorder and sends the process its mark signal.
+    static func send(pid: Int32, label: String) throws {
         guard let environ = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")) else {
             throw CommandError("no process \(pid) that this user may inspect")
         }

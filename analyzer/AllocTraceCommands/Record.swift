@@ -98,6 +98,7 @@ struct Record: ParsableCommand {
         env["ALLOCTRACE_INDEX"] = journal
         let child: pid_t
         do { child = try Spawner.spawn(argv, environment: env) } catch { if let journal { unlink(journal) }; throw error }
+        if !quiet { announce(pid: child, argv: argv) }
         let ending = Spawner.wait(child)
         let status: Int32
         switch ending {
@@ -106,6 +107,11 @@ struct Record: ParsableCommand {
         }
         LaunchAccount.finish(journal: journal, argv: argv, pid: child, status: status, quiet: quiet)
         return ending
+    }
+
+    /// One line at start: the traced program's pid, for `alloctrace mark` and `--pid`.
+    private func announce(pid: pid_t, argv: [String]) {
+        printNote("tracing pid \(pid) (\(URL(fileURLWithPath: argv[0]).lastPathComponent)); inspect it live with: alloctrace types --pid \(pid)")
     }
 
     /// A path as a shell reads it back: unchanged when it has only safe characters, else in

@@ -10,7 +10,9 @@ struct Summary: ParsableCommand {
     )
 
     @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String
+    var trace: String?
+
+    @OptionGroup var live: LiveOptions
 
     @Option(help: "How many sites to list by peak and by bytes not freed.")
     var top = 3
@@ -20,10 +22,12 @@ struct Summary: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let (trace, mark) = try live.target(self.trace)
             if !output.json, output.process.process == nil, let tree = ProcessTree.text(for: trace, current: try ProcessSelection.resolve(trace)) { print(tree, terminator: "") }
-            let replay = try Analysis.replay(trace, ReplayRequest(sites: true), innermostFramesOnly: !output.json)
-            let report = SummaryReport(replay: replay, resolver: stacks.resolver(replay.reader), topSites: top,
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true), innermostFramesOnly: !output.json, untilMark: mark)
+            var report = SummaryReport(replay: replay, resolver: stacks.resolver(replay.reader), topSites: top,
                                        withStacks: output.json)
+            if let live = Analysis.stillBeingWritten(replay) { report.cutShortReason = live }
             try Analysis.emit(report, json: output.json) { $0.text() + (ProcessTree.continuation(of: replay.reader.path) ?? "") }
         }
     }

@@ -9,7 +9,9 @@ struct Top: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "top", abstract: "Allocation sites ranked by allocations, bytes, peak, leaked or temporary.")
 
     @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String
+    var trace: String?
+
+    @OptionGroup var live: LiveOptions
 
     @Option(help: "Rank by allocations, bytes, peak, leaked or temporary.")
     var by: SiteMetric = .bytes
@@ -30,7 +32,8 @@ struct Top: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
+            let (trace, mark) = try live.target(self.trace)
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true), untilMark: mark)
             let report = TopReport(replay: replay, resolver: stacks.resolver(replay.reader), by: by,
                                    groupByFunction: group == "function", limit: limit)
             try Analysis.emit(report, json: output.json) { $0.text() }

@@ -15,7 +15,9 @@ struct Types: ParsableCommand {
     )
 
     @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String
+    var trace: String?
+
+    @OptionGroup var live: LiveOptions
 
     @Option(help: "The moment: a mark label, #N, seconds, start or end.")
     var at: Moment = .end
@@ -28,7 +30,9 @@ struct Types: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let replay = try Analysis.replay(trace, ReplayRequest(moments: [at]))
+            let (trace, mark) = try live.target(self.trace)
+            let at = mark.map { Moment.markIndex($0) } ?? self.at
+            let replay = try Analysis.replay(trace, ReplayRequest(moments: [at]), untilMark: mark)
             var report = TypesReport(replay: replay, resolver: stacks.resolver(replay.reader), at: at, limit: limit)
             // with a heap graph at that moment, C++ objects are named by their dynamic type too
             if let graph = Analysis.heapGraphIfPresent(trace, at: at, stacks: stacks) {

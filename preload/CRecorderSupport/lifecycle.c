@@ -6,7 +6,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 __attribute__((constructor(101))) static void at_constructor(void) { alloctrace_recorder_start(); }
@@ -20,6 +23,9 @@ __attribute__((destructor)) static void at_destructor(void) { alloctrace_recorde
 static void at_on_exit(int status, void *arg) {
     (void)arg;
     alloctrace_recorder_finish(0, status);
+    /* a terminating signal met this exit inside the recorder: die of it now, as without us */
+    uint32_t sig = __atomic_load_n(&at_g.term_signal, __ATOMIC_ACQUIRE);
+    if (sig != 0 && getpid() == at_g.pid) at_die_of_signal((int)sig);
 }
 
 void at_install_fork_handlers(void) {
@@ -50,6 +56,70 @@ static void at_fatal_handler(int sig, siginfo_t *info, void *ctx) {
     if (info == NULL || info->si_code <= 0) raise(sig);
 }
 
+/* ---- terminating signals: end the trace, then die of the same signal ---------------------------
+ * Only signals whose disposition is the default (terminate) when the recorder starts, and only while
+ * the program leaves them so (signal_view.c: a program's own handler or SIG_IGN takes over for real).
+ * In a thread outside the recorder the handler ends the trace itself (flush, exit heap graph, end
+ * record), as exit would. A thread interrupted inside the recorder may hold its slot lock, the
+ * writer lock or the allocator's: it hands the end to the writer thread and returns; the writer ends
+ * the trace and delivers the signal to itself. */
+static const int at_term_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM };
+#define AT_NTERM (sizeof at_term_signals / sizeof at_term_signals[0])
+
+void at_die_of_signal(int sig) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    at_real_sigaction(sig, &dfl, NULL);
+    syscall(SYS_tgkill, (pid_t)getpid(), (pid_t)syscall(SYS_gettid), sig);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    /* not reached: the default action of every signal here ends the process */
+    _exit(128 + sig);
+}
+
+/* Another thread (or exit) is ending the trace: wait for the file to be closed, two seconds at most. */
+void at_wait_for_end(void) {
+    for (int i = 0; i < 2000; i++) {
+        if (__atomic_load_n(&at_g.status, __ATOMIC_ACQUIRE) != AT_FINISHED) return;
+        if (__atomic_load_n(&at_g.fd, __ATOMIC_ACQUIRE) < 0) return;
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void at_term_handler(int sig, siginfo_t *info, void *ctx) {
+    (void)info; (void)ctx;
+    int saved = errno;
+    at_tls *t = at_thread();
+    if (t->depth != 0 || t->state == AT_THREAD_INTERNAL) {
+        uint32_t status = __atomic_load_n(&at_g.status, __ATOMIC_ACQUIRE);
+        uint32_t none = 0;
+        if (getpid() == at_g.pid && status == AT_RECORDING && __atomic_load_n(&at_g.writer_started, __ATOMIC_ACQUIRE)) {
+            if (__atomic_compare_exchange_n(&at_g.term_signal, &none, (uint32_t)sig, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                __atomic_add_fetch(&at_g.work, 1, __ATOMIC_ACQ_REL);
+                at_futex_wake(&at_g.work, 1);
+            }
+            errno = saved;
+            return;
+        }
+        if (getpid() == at_g.pid && status == AT_FINISHED && __atomic_load_n(&at_g.fd, __ATOMIC_ACQUIRE) >= 0) {
+            /* the trace is being ended, perhaps by this very thread (exit): the exit path dies of
+             * the signal once the end is written */
+            __atomic_compare_exchange_n(&at_g.term_signal, &none, (uint32_t)sig, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+            errno = saved;
+            return;
+        }
+        at_die_of_signal(sig);
+    }
+    alloctrace_recorder_finish(3, sig);
+    at_wait_for_end();
+    at_die_of_signal(sig);
+}
+
 static void at_mark_handler(int sig, siginfo_t *info, void *ctx) {
     (void)sig; (void)info; (void)ctx;
     alloctrace_signal_mark();
@@ -66,6 +136,21 @@ void at_install_signal_handlers(void) {
         sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
         sigemptyset(&sa.sa_mask);
         at_own_signal(at_fatal_signals[i], &sa, &old);
+    }
+    for (size_t i = 0; i < AT_NTERM; i++) {
+        int sig = at_term_signals[i];
+        if (sig == (int)at_g.mark_signal) continue;
+        struct sigaction old;
+        if (at_real_sigaction(sig, NULL, &old) != 0) continue;
+        if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = at_term_handler;
+        /* restart: a thread inside the recorder returns from it (the writer ends the trace) */
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        for (size_t k = 0; k < AT_NTERM; k++) sigaddset(&sa.sa_mask, at_term_signals[k]);
+        at_own_signal(sig, &sa, &old);
     }
     if (at_g.mark_signal > 0) {
         struct sigaction old;

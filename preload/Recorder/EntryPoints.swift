@@ -1,5 +1,6 @@
 import CRecorderSupport
 import Glibc
+import TraceFormat
 
 // C-ABI entry points called from CRecorderSupport's constructor, exit, fork, exec and signal glue.
 
@@ -73,13 +74,21 @@ public func alloctraceWriterMain(_ unused: UnsafeMutableRawPointer?) -> UnsafeMu
             at_futex_wait(&G.pointee.work, seen, due - now)
             at_store32(&G.pointee.writer_sleeping, 0)
         }
+        let signal = at_load32(&G.pointee.term_signal)
+        if signal != 0 {
+            // a terminating signal met a thread inside the recorder: the end is ours to write
+            Lifecycle.finish(reason: EndReason.signal.rawValue, status: Int32(signal))
+            at_wait_for_end()   // when the exit path was ending it already
+            at_die_of_signal(Int32(signal))
+        }
         guard at_lock_bounded(&G.pointee.writer_lock, 1000) != 0 else { continue }
         if at_load32(&G.pointee.status) == UInt32(AT_RECORDING) {
             let t = at_monotonic_ns()
             Writer.round(sync: t >= syncDue || Writer.signalMarksToCapture > 0)
             if Writer.signalMarksToCapture > 0 {
                 Writer.signalMarksToCapture = 0
-                if G.pointee.heap_graph & 1 != 0 { HeapCapture.capture(.signalMark, writerLockHeld: true) }
+                // on disk now, for `--pid` waiting for it (a capture flushes at its end)
+                if G.pointee.heap_graph & 1 != 0 { HeapCapture.capture(.signalMark, writerLockHeld: true) } else { Writer.flush() }
             }
             if t >= flushDue { Writer.flush() }
         }

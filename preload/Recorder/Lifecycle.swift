@@ -96,8 +96,8 @@ enum Lifecycle {
         if at_cas32(&G.pointee.status, UInt32(AT_RECORDING), UInt32(AT_FINISHED)) == 0 { return }
         BufferPool.wakeWriter()
         asWriter {
-            // not after a fatal signal: the heap may be what went wrong
-            if reason == 0 && G.pointee.heap_graph & 2 != 0 && PY.pointee.exit_captured == 0 {
+            // not after a fatal signal: the heap may be what went wrong (a terminating one is fine)
+            if (reason == 0 || reason == EndReason.signal.rawValue) && G.pointee.heap_graph & 2 != 0 && PY.pointee.exit_captured == 0 {
                 HeapCapture.capture(.exit, writerLockHeld: true)
             }
             Writer.round(sync: true)

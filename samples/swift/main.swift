@@ -4,6 +4,7 @@
 //        samples marks                100 Nodes / 50 Leaves between marks          (Marks.swift)
 //        samples cache [N]            N Cache.insert calls (default 1000)          (Cache.swift)
 //        samples graph [N]            N leaked retain cycles, a list, a dictionary  (Graph.swift)
+//        samples live                 steps driven by stdin, to inspect while it runs (Live.swift)
 //
 // Each scenario documents its exact instance counts per class at the top of its file. The module is
 // named `samples`, so the classes are `samples.Node`, `samples.Leaf`, `samples.Cache`, `samples.Entry`
@@ -17,7 +18,7 @@ import Musl
 
 /// Prints the usage on stderr and exits with status 2.
 func usage() -> Never {
-    let message = "usage: samples objects [N] [M] | samples marks | samples cache [N] | samples graph [N]\n"
+    let message = "usage: samples objects [N] [M] | samples marks | samples cache [N] | samples graph [N] | samples live\n"
     _ = message.withCString { write(2, $0, strlen($0)) }
     exit(2)
 }
@@ -40,6 +41,8 @@ case "cache":
     runCache(insertCount: countArgument(2, default: 1000))
 case "graph":
     runGraph(cycles: countArgument(2, default: 10))
+case "live":
+    runLive()
 default:
     usage()
 }

@@ -169,6 +169,7 @@ typedef struct at_globals {
     at_code_map *code_map;     /* published with release; read with acquire */
     char *output_path;         /* AT_PATH_MAX */
     char *exe_path;            /* AT_PATH_MAX */
+    uint32_t term_signal;      /* a terminating signal met inside the recorder: the writer ends the trace */
 } at_globals;
 
 extern at_globals at_g;
@@ -324,6 +325,10 @@ void at_message2(const char *a, const char *b);
 int at_write_all(int fd, const void *data, size_t n);
 void at_install_fork_handlers(void);
 void at_install_signal_handlers(void);
+/* Resets `sig` to SIG_DFL and delivers it to the calling thread: the process dies of it. */
+void at_die_of_signal(int sig);
+/* While another thread or the exit path ends the trace: waits (two seconds at most) for the file to close. */
+void at_wait_for_end(void);
 void at_start_writer_thread(void);
 void at_register_thread_exit(void);
 int at_is_thread_main(void);
@@ -487,6 +492,9 @@ void alloctrace_thread_exit(void);
 void alloctrace_thread_renamed(void);
 void alloctrace_modules_changed(void);
 void alloctrace_signal_mark(void);
+int alloctrace_debug_mark(int no_wait);
+/* The label alloctrace_debug_mark uses (debug_mark.c), written by the debugger. */
+const char *at_debug_label(void);
 void *alloctrace_writer_main(void *unused);
 
 #ifdef __cplusplus

@@ -2,6 +2,10 @@
  *
  * Usage: sample-long            runs until killed
  *        sample-long R          runs R rounds (R >= 1), then exits 0
+ *        sample-long term       runs until SIGTERM, which its own handler catches: the handler sets a
+ *                               flag, the loop sees it after its round, writes "sigterm handled\n" on
+ *                               stdout and main returns 0 (traced or not: the recorder leaves a
+ *                               program's own handler alone)
  *
  * One round = 1000 x { p = malloc(64); free(p); } then usleep(1000).
  * After the first 10 rounds (10000 malloc + 10000 free) it records the mark "ready" and then
@@ -17,8 +21,10 @@
  * R < 10 exits without printing "ready" or recording the mark.
  */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "alloctrace.h"
@@ -42,12 +48,26 @@ NOINLINE static void round_of_pairs(void) {
     }
 }
 
+static volatile sig_atomic_t term_seen;
+
+static void on_term(int sig) {
+    (void)sig;
+    term_seen = 1;
+}
+
 int main(int argc, char **argv) {
     long rounds = -1; /* forever */
-    if (argc > 1) {
+    int handles_term = argc > 1 && strcmp(argv[1], "term") == 0;
+    if (handles_term) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_term;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+    } else if (argc > 1) {
         rounds = strtol(argv[1], NULL, 10);
         if (rounds < 1) {
-            static const char usage[] = "usage: sample-long [ROUNDS]   (ROUNDS >= 1)\n";
+            static const char usage[] = "usage: sample-long [ROUNDS | term]   (ROUNDS >= 1)\n";
             (void)!write(2, usage, sizeof usage - 1);
             return 2;
         }
@@ -60,6 +80,11 @@ int main(int argc, char **argv) {
             (void)!write(1, ready, sizeof ready - 1);
         }
         usleep(1000);
+        if (term_seen) {
+            static const char handled[] = "sigterm handled\n";
+            (void)!write(1, handled, sizeof handled - 1);
+            return 0;
+        }
     }
     char buf[256];
     int len = snprintf(buf, sizeof buf,
