@@ -166,22 +166,34 @@ public struct HeapGraph: Sendable {
 
     /// Python type objects at the snapshot, by address (part 9; Python processes only).
     public private(set) var pythonTypes: [UInt64: HeapPythonType] = [:]
-    /// Part-4 words by address: in a Python process every object's `ob_type` of a built-in type.
-    public private(set) var pythonDataWords: [UInt64: UInt64] = [:]
+    /// Node -> the built-in Python type whose address lies where that type's objects keep
+    /// `ob_type` (a part-4 word), else 0.
+    public private(set) var pythonTypeWords: [UInt64] = []
 
     /// Part 10 by object address: dead built-in objects and list lengths.
     public private(set) var pythonFacts: [UInt64: HeapPythonFact] = [:]
 
     /// Records the Python types of part 9, the facts of part 10 and the data words their objects'
     /// headers hold.
-    public mutating func notePythonTypes(_ types: [HeapPythonType], facts: [HeapPythonFact],
+    public mutating func notePythonTypes(_ types: [HeapPythonType], facts: [HeapPythonFact], minor: Int,
                                          dataWords runs: [(region: Int, offsets: [UInt64], values: [UInt64])]) {
         for t in types { pythonTypes[t.address] = t }
         for f in facts { pythonFacts[f.object] = f }
+        pythonTypeWords = [UInt64](repeating: 0, count: nodeCount)
+        var objectOffsets: [UInt64: UInt64] = [:]
+        for t in types { objectOffsets[t.address] = t.objectOffset(minor: minor) + 8 }
         for run in runs where run.region >= 0 && run.region < regions.count {
             let base = regions[run.region].start
-            for (offset, value) in zip(run.offsets, run.values) where pythonTypes[value] != nil {
-                pythonDataWords[base &+ offset] = value
+            for (offset, value) in zip(run.offsets, run.values) {
+                guard let at = objectOffsets[value] else { continue }
+                // the block starting `at` bytes before the word
+                let start = base &+ offset &- at
+                var lo = 0, hi = addresses.count
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    if addresses[mid] < start { lo = mid + 1 } else { hi = mid }
+                }
+                if lo < addresses.count && addresses[lo] == start { pythonTypeWords[lo] = value }
             }
         }
     }
@@ -317,7 +329,7 @@ public struct HeapGraph: Sendable {
     public init(begin: HeapSnapshotBegin, end: HeapSnapshotEnd, regions: [HeapRegion],
                 words: [(region: Int, offsets: [UInt64], values: [UInt64])],
                 blocks: (addresses: [UInt64], sizes: [UInt64], types: [UInt32], stacks: [UInt32]),
-                layout: (UInt32) -> TypeLayout?, notReferences: Set<UInt64> = []) {
+                layout: (UInt32) -> TypeLayout?, gcHeaders: [UInt8] = []) {
         self.begin = begin
         self.end = end
         self.regions = regions
@@ -389,7 +401,7 @@ public struct HeapGraph: Sendable {
                         if type != 0 && off < 16 { continue }       // Swift object header
                         guard let t = findIn(v) else { continue }
                         if t == source && v != addrs[t] { continue } // into itself, not at its start
-                        if !notReferences.isEmpty && notReferences.contains(v) { continue }
+                        if !gcHeaders.isEmpty && v &- addrs[t] == UInt64(gcHeaders[t]) { continue }
                         var kind = HeapEdgeKind.plain
                         if type != 0 {
                             let l: TypeLayout?
@@ -420,7 +432,7 @@ public struct HeapGraph: Sendable {
                     case .heap: continue
                     }
                     guard let t = findIn(v) else { continue }
-                    if !notReferences.isEmpty && notReferences.contains(v) { continue }
+                    if !gcHeaders.isEmpty && v &- addrs[t] == UInt64(gcHeaders[t]) { continue }
                     let into = v &- addrs[t]
                     if into > 0 && into == HeapGraph.nextChunkHeaderOffset(szs[t]) { continue }
                     roots.append(HeapRoot(kind: rootKind, address: a, region: Int32(run.region), target: Int32(t)))

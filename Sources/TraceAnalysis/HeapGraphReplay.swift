@@ -275,14 +275,14 @@ public final class HeapGraphReplay {
         if !c.pythonTypes.isEmpty, var g = graph {
             // a Python heap: pointers to an object's GC header are the collector's lists, no
             // references (through them every tracked object would hold the next); built again without
-            g.notePythonTypes(c.pythonTypes, facts: c.pythonFacts, dataWords: c.dataWords)
             let minor = Int((reader.interpreter?.versionHex ?? 0) >> 16 & 0xFF)
-            let gcHeads = PythonObjects(graph: g, minor: minor).gcHeaderAddresses(g, minor: minor)
+            g.notePythonTypes(c.pythonTypes, facts: c.pythonFacts, minor: minor, dataWords: c.dataWords)
+            let gcHeaders = PythonObjects(graph: g, minor: minor).gcHeaderOffsets(count: g.nodeCount)
             graph = HeapGraph(begin: c.begin, end: end, regions: c.regions, words: c.words,
                               blocks: (addresses, sizes, types, stacks), layout: { types_.layout(of: $0) },
-                              notReferences: gcHeads)
+                              gcHeaders: gcHeaders)
             graph?.noteFirstWords(c.dataWords)
-            graph?.notePythonTypes(c.pythonTypes, facts: c.pythonFacts, dataWords: c.dataWords)
+            graph?.notePythonTypes(c.pythonTypes, facts: c.pythonFacts, minor: minor, dataWords: c.dataWords)
         }
         graph?.world = c.world
         graph?.threadFrames = c.frames

@@ -37,7 +37,7 @@ public final class HeapGraphAnalysis {
         graph.markSideTables(sideTables)
         let minor = Int((reader.interpreter?.versionHex ?? 0) >> 16 & 0xFF)
         python = PythonObjects(graph: graph, minor: minor)
-        python.weakenNonReferences(&graph, minor: minor)
+        python.weakenNonReferences(&graph)
     }
 
     // MARK: names
@@ -63,7 +63,7 @@ public final class HeapGraphAnalysis {
     }()
 
     private func group(ofNode n: Int) -> Int32 {
-        if let name = python.names[Int32(n)] { return group(named: name) }
+        if let name = python.name(of: n) { return group(named: name) }
         let type = graph.typeIDs[n]
         let key = GroupKey(type: type, stack: type != 0 ? 0 : graph.stacks[n])
         if let g = groupIDs[key] { return g }
@@ -112,8 +112,7 @@ public final class HeapGraphAnalysis {
     public func field(edge e: Int, source: Int) -> String {
         if graph.edgeKind[e] == .sideTable { return "(side table)" }
         let offset = UInt64(graph.edgeOffset[e])
-        if python.parts[Int32(source)] == "items" { return "[\(offset / 8)]" }
-        if let field = python.ownerField[e] { return field }
+        if let field = python.field(source: source, target: Int(graph.edgeTarget[e]), offset: offset) { return field }
         let type = graph.typeIDs[source]
         if type != 0, let layout = reader.types.layout(of: type), let f = layout.field(containing: offset) {
             return offset == f.offset ? f.name : "\(f.name)+\(offset - f.offset)"

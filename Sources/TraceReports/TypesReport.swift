@@ -41,7 +41,7 @@ public struct TypesReport: Encodable {
         var vtableNames: [UInt64: String?] = [:]
         for n in 0..<g.nodeCount {
             var name = analysis.typeName(n)
-            if g.typeIDs[n] == 0, analysis.python.names[Int32(n)] == nil, let word = g.firstWords[Int32(n)] {
+            if g.typeIDs[n] == 0, analysis.python.name(of: n) == nil, let word = g.firstWords[Int32(n)] {
                 if vtableNames[word] == nil {
                     var cls: String? = nil
                     if let sym = analysis.resolver.symbolizer.dataSymbol(at: word), sym.offset == 16,

@@ -13,7 +13,8 @@ import TraceReader
 
     /// The launcher's own lines on stderr (the program's are not prefixed `alloctrace: `).
     static func account(_ r: Toolbox.Result) -> [String] {
-        r.stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("alloctrace: ") }
+        // the launcher's closing account (the line at start that names the pid is LiveInspectionTests')
+        r.stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("alloctrace: ") && !$0.hasPrefix("alloctrace: tracing pid ") }
     }
 
     struct Index {
