@@ -193,7 +193,11 @@ public struct HeapGraph: Sendable {
                     let mid = (lo + hi) >> 1
                     if addresses[mid] < start { lo = mid + 1 } else { hi = mid }
                 }
-                if lo < addresses.count && addresses[lo] == start { pythonTypeWords[lo] = value }
+                // the first such word of a block wins (the lowest offset: `ob_type` itself), and only
+                // inside the block's requested size (slack holds stale words)
+                if lo < addresses.count && addresses[lo] == start && pythonTypeWords[lo] == 0 && at + 8 <= sizes[lo] {
+                    pythonTypeWords[lo] = value
+                }
             }
         }
     }
