@@ -2,6 +2,104 @@ import Foundation
 import TraceReader
 import XCTest
 
+/// Every analysis command on every crafted trace (CraftedTraces) ends with exit 0 or 1 and at most
+/// one line on stderr: never a trap, a stack dump or a hang (a watchdog kills a command after 60 s).
+final class CraftedTraceTests: XCTestCase {
+    struct Run {
+        var status: Int32
+        var stderr: String
+        var stdout: String
+    }
+
+    static let binDir: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+    }()
+
+    /// Runs `alloctrace ARGS`, killed after `limit` seconds (status 137 then).
+    static func alloctrace(_ args: [String], limit: Int = 60) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binDir + "/alloctrace")
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["DEBUGINFOD_URLS"] = nil
+        p.environment = env
+        let dir = TempTrace.directory + "/run-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let pid = p.processIdentifier
+        let watchdog = DispatchWorkItem { if p.isRunning { kill(pid, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(limit), execute: watchdog)
+        p.waitUntilExit()
+        watchdog.cancel()
+        try out.close()
+        try err.close()
+        let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
+        return Run(status: status,
+                   stderr: (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "",
+                   stdout: String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: dir + "/out"))) ?? Data(), as: UTF8.self))
+    }
+
+    /// Every analysis command with its options, for trace `t` (outputs into `dir`).
+    static func commands(_ t: String, _ dir: String) -> [[String]] {
+        var list: [[String]] = [
+            ["summary", t], ["summary", t, "--json"],
+            ["types", t], ["types", t, "--at", "#1", "--json"], ["types", t, "--at", "two"],
+            ["marks", t], ["marks", t, "--json"],
+            ["growth", t], ["growth", t, "--from", "one", "--to", "two", "--sites", "--json"],
+            ["growth", t, "--from", "start", "--to", "end", "--sites", "--all"],
+            ["diff", t, t], ["diff", t, "--from", "#1", "--to", "#2", "--json"],
+            ["lines", t, "crafted.c"], ["lines", t, "crafted.c", "--json"],
+            ["chains", t, "--type", "App.Node"], ["chains", t, "--type", "App.Node", "--json", "--dot", dir + "/c.dot"],
+            ["leaks", t], ["leaks", t, "--json"],
+            ["cycles", t], ["cycles", t, "--json", "--dot", dir + "/cy.dot"],
+            ["retained", t], ["retained", t, "--json"],
+            ["flamegraph", t, "-o", dir + "/f.svg"], ["flamegraph", t, "--by", "leaked", "-o", dir + "/f2.svg"],
+            ["timeline", t, "-o", dir + "/t.svg"],
+            ["report", t, "-o", dir + "/r.html"],
+            ["export", t, "--format", "pprof", "-o", dir + "/p.pb.gz"],
+            ["export", t, "--format", "massif", "-o", dir + "/m.out"],
+            ["export", t, "--format", "collapsed", "-o", dir + "/c.txt"],
+            ["dump", t], ["dump", t, "--raw"],
+        ]
+        for by in ["peak", "leaked", "bytes", "allocations", "temporary"] {
+            list.append(["top", t, "--by", by])
+        }
+        list.append(["top", t, "--group", "function", "--json"])
+        return list
+    }
+
+    /// Fails the test unless every command ended with 0 or 1 and at most one line on stderr.
+    func checkEveryCommand(_ trace: String, name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let dir = TempTrace.directory + "/out-\(name)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for args in Self.commands(trace, dir) {
+            let r = try Self.alloctrace(args)
+            let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: true)
+            let shown = args.map { $0 == trace ? name : $0 }.joined(separator: " ")
+            XCTAssert(r.status == 0 || r.status == 1, "\(shown): exit \(r.status)\n\(r.stderr.prefix(2000))",
+                      file: file, line: line)
+            XCTAssert(lines.count <= 1 || (lines.count == 2 && lines[0].contains("warning")),
+                      "\(shown): \(lines.count) lines on stderr:\n\(r.stderr.prefix(2000))", file: file, line: line)
+        }
+    }
+
+    func testEveryCommandOnEveryCraftedTrace() throws {
+        for (name, writer) in CraftedTraces.all {
+            let path = TempTrace.write(writer.fileBytes(), name: "crafted-\(name).atrace")
+            try checkEveryCommand(path, name: name)
+        }
+    }
+}
+
 /// The reader bounds the ids that analyses index tables with by what the trace can hold.
 final class TraceBoundsTests: XCTestCase {
     func replayError(_ writer: TestTraceWriter) -> String? {
