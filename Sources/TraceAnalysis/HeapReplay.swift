@@ -55,6 +55,10 @@ public final class HeapReplay {
     /// columns: no retain/release, uniqueness or exclusivity checks per event) and stores it back.
     private var core = ReplayCore()
     private var pending: [Moment] = []
+    /// The pending mark moments by label and by number: a mark finds its own in O(1) (a report asks
+    /// for every mark, and a scan of the list at each mark made it quadratic).
+    private var pendingByLabel: [String: [Moment]] = [:]
+    private var pendingByIndex: [Int: [Moment]] = [:]
     private var survivorsFromTicks: UInt64?
     private var secondsTargets: [(Moment, UInt64)] = []  // (moment, nanoseconds since start)
 
@@ -83,6 +87,13 @@ public final class HeapReplay {
             if case .seconds(let s) = m { secondsTargets.append((m, UInt64(s * 1e9))) }
         }
         pending.removeAll { $0 == .start }
+        for m in pending {
+            switch m {
+            case .mark(let l): pendingByLabel[l, default: []].append(m)
+            case .markIndex(let i): pendingByIndex[i, default: []].append(m)
+            default: break
+            }
+        }
         var seen: UInt64 = 0
         var nextProgress: UInt64 = 1 << 21
         var core = self.core
@@ -153,12 +164,8 @@ public final class HeapReplay {
                               liveBytes: core.heap.bytes, liveBlocks: core.heap.count, rssBytes: core.lastRSS))
         guard !pending.isEmpty else { return }
         let index = marks.count
-        for m in pending where snapshots[m] == nil {
-            switch m {
-            case .mark(let l) where l == label: take(m, ticks: e.ticks, heap: core.heap)
-            case .markIndex(let i) where i == index: take(m, ticks: e.ticks, heap: core.heap)
-            default: break
-            }
+        for m in (pendingByLabel[label] ?? []) + (pendingByIndex[index] ?? []) where snapshots[m] == nil {
+            take(m, ticks: e.ticks, heap: core.heap)
         }
     }
 

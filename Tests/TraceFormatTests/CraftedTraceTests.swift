@@ -109,6 +109,14 @@ final class CraftedTraceTests: XCTestCase {
         }
     }
 
+    /// 20,000 marks: every command (report snapshots the heap at each) within the watchdog's time.
+    func testManyMarks() throws {
+        for count in [2_500, 20_000] {
+            let trace = TempTrace.write(CraftedTraces.marks(count).fileBytes(), name: "marks-\(count).atrace")
+            try checkEveryCommand(trace, name: "marks-\(count)")
+        }
+    }
+
     func testEveryCommandOnEveryCraftedTrace() throws {
         for (name, writer) in CraftedTraces.all {
             let path = TempTrace.write(writer.fileBytes(), name: "crafted-\(name).atrace")

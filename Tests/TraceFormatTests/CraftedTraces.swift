@@ -56,7 +56,13 @@ enum CraftedTraces {
             ch.mark(at: next(), "two")
             ch.realloc(at: next(), old: 0, new: heapStart + 0x900, size: o.sizes[1], stack: deepest)
             ch.realloc(at: next(), old: heapStart + 0x900, new: heapStart + 0xA00, size: o.sizes[0], stack: shallow)
-            for m in 3...max(o.marks, 3) where m <= o.marks { ch.mark(at: next(), "m\(m)") }
+            for m in 3...max(o.marks, 3) where m <= o.marks {
+                // a block allocated and one freed at each mark: the heap changes between marks
+                ch.alloc(at: next(), addr: heapStart + 0x10_000 + UInt64(m) * 64, size: 48, stack: m % 2 == 0 ? deepest : shallow,
+                         type: m % 3 == 0 ? 1 : nil)
+                if m % 2 == 0 { ch.free(at: next(), addr: heapStart + 0x10_000 + UInt64(m - 1) * 64) }
+                ch.mark(at: next(), "m\(m)")
+            }
         }
         w.chunk(thread: 0, base: t0 + 50) { ch in
             ch.rss(at: t0 + 60, bytes: o.rss / 2)
