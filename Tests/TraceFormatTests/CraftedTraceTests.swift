@@ -18,8 +18,13 @@ final class CraftedTraceTests: XCTestCase {
 
     /// Runs `alloctrace ARGS`, killed after `limit` seconds (status 137 then).
     static func alloctrace(_ args: [String], limit: Int = 60) throws -> Run {
+        try run(binDir + "/alloctrace", args, limit: limit)
+    }
+
+    /// Runs a program, killed after `limit` seconds (status 137 then).
+    static func run(_ program: String, _ args: [String], limit: Int = 60) throws -> Run {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binDir + "/alloctrace")
+        p.executableURL = URL(fileURLWithPath: program)
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["DEBUGINFOD_URLS"] = nil
@@ -114,6 +119,23 @@ final class CraftedTraceTests: XCTestCase {
         for count in [2_500, 20_000] {
             let trace = TempTrace.write(CraftedTraces.marks(count).fileBytes(), name: "marks-\(count).atrace")
             try checkEveryCommand(trace, name: "marks-\(count)")
+        }
+    }
+
+    /// Under an address-space limit too small for the replay's tables, `report` and `summary` end
+    /// with one line and exit status 1 (not "Fatal error: out of memory" and a backtrace).
+    func testOutOfMemoryIsAnError() throws {
+        let trace = TempTrace.write(CraftedTraces.liveBlocks(2_000_000).fileBytes(), name: "live-blocks.atrace")
+        let plain = TempTrace.write(CraftedTraces.trace().fileBytes(), name: "live-blocks-plain.atrace")
+        for command in ["summary", "report"] {
+            let limited = "ulimit -v 250000; exec \"$0\" \"$@\""
+            // the limit leaves room for the analyzer itself: a small trace is analysed under it
+            let small = try Self.run("/bin/sh", ["-c", limited, Self.binDir + "/alloctrace", command, plain])
+            XCTAssertEqual(small.status, 0, small.stderr)
+            let r = try Self.run("/bin/sh", ["-c", limited, Self.binDir + "/alloctrace", command, trace])
+            XCTAssertEqual(r.status, 1, "\(command): \(r.stderr.prefix(2000))")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(command): \(r.stderr.prefix(2000))")
+            XCTAssert(r.stderr.hasPrefix("alloctrace: error: out of memory"), r.stderr)
         }
     }
 

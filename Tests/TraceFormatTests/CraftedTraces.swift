@@ -104,6 +104,31 @@ enum CraftedTraces {
         return trace(o)
     }
 
+    /// A trace whose heap ends with `count` live blocks of 512 bytes (`count` / 2 MiB of heap): the
+    /// replay's tables grow with it.
+    static func liveBlocks(_ count: Int) -> TestTraceWriter {
+        var w = TestTraceWriter()
+        let t0: UInt64 = 1_000_000
+        w.process(startTicks: t0, startNs: t0)
+        w.thread(index: 1, tid: 4243, ticks: t0, name: "main")
+        w.stackNodes(first: 1, [(parent: 0, ip: bias + 0x1000)])
+        var t = t0
+        var done = 0
+        while done < count {
+            let n = min(10_000, count - done)
+            w.chunk(thread: 1, base: t, flush: false) { ch in
+                for i in done..<(done + n) {
+                    t += 1
+                    ch.alloc(at: t, addr: heapStart + UInt64(i) * 512, size: 512, stack: 1)
+                }
+            }
+            done += n
+            w.sync(watermark: t + 1, monotonicNs: t + 1)
+        }
+        w.end(ticks: t + 2, monotonicNs: t + 2, written: 0)
+        return w
+    }
+
     /// A trace with `count` marks.
     static func marks(_ count: Int) -> TestTraceWriter {
         var o = Options()
