@@ -189,20 +189,23 @@ public final class HeapReplay {
         var byStack: [UInt32: HeapSnapshot.Tally] = [:]
         var survivorsByKey: [HeapSnapshot.Key: HeapSnapshot.Tally] = [:]
         let since = m == request.survivorsUntil ? survivorsFromTicks : nil
+        var total: UInt64 = 0
         heap.forEachBlock { b, type in
+            total = Saturating.add(total, b.size)
             let key = HeapSnapshot.Key(type: type, stack: type != 0 ? 0 : b.stack)
+            // sums of sizes from the trace saturate (a crafted size of 2^63 must not wrap to 0)
             groups[key, default: .init()].blocks += 1
-            groups[key, default: .init()].bytes &+= b.size
+            groups[key]!.bytes = Saturating.add(groups[key]!.bytes, b.size)
             byStack[b.stack, default: .init()].blocks += 1
-            byStack[b.stack, default: .init()].bytes &+= b.size
+            byStack[b.stack]!.bytes = Saturating.add(byStack[b.stack]!.bytes, b.size)
             if let since, b.ticks > since {
                 survivors[b.stack, default: .init()].blocks += 1
-                survivors[b.stack, default: .init()].bytes &+= b.size
+                survivors[b.stack]!.bytes = Saturating.add(survivors[b.stack]!.bytes, b.size)
                 survivorsByKey[key, default: .init()].blocks += 1
-                survivorsByKey[key, default: .init()].bytes &+= b.size
+                survivorsByKey[key]!.bytes = Saturating.add(survivorsByKey[key]!.bytes, b.size)
             }
         }
-        snapshots[m] = HeapSnapshot(moment: m, ticks: ticks, blocks: heap.count, bytes: heap.bytes,
+        snapshots[m] = HeapSnapshot(moment: m, ticks: ticks, blocks: heap.count, bytes: total,
                                     groups: groups, byStack: byStack, survivorsByStack: survivors, survivorsByKey: survivorsByKey)
     }
 }

@@ -139,6 +139,20 @@ final class CraftedTraceTests: XCTestCase {
         }
     }
 
+    /// Sums of crafted sizes saturate instead of wrapping: two blocks of 2^64-1 bytes of one type
+    /// (and 16 more) are 2^64-1 bytes, not 13.
+    func testSizesSaturate() throws {
+        let trace = TempTrace.write(CraftedTraces.all.first { $0.name == "size-max" }!.writer.fileBytes(),
+                                    name: "saturate.atrace")
+        let r = try Self.alloctrace(["types", trace, "--at", "two", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((object["live_bytes"] as? NSNumber)?.uint64Value, UInt64.max)
+        let rows = try XCTUnwrap(object["rows"] as? [[String: Any]])
+        let node = try XCTUnwrap(rows.first { $0["name"] as? String == "App.Node" })
+        XCTAssertEqual((node["bytes"] as? NSNumber)?.uint64Value, UInt64.max)
+    }
+
     func testEveryCommandOnEveryCraftedTrace() throws {
         for (name, writer) in CraftedTraces.all {
             let path = TempTrace.write(writer.fileBytes(), name: "crafted-\(name).atrace")
