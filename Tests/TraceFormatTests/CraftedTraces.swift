@@ -20,6 +20,8 @@ enum CraftedTraces {
         /// Marks in all ("one", "two", then "m3", "m4", ...).
         var marks = 3
         var ticksStart: UInt64 = 1_000_000
+        /// Blocks allocated at as many stacks along the deepest one (every prefix a site of its own).
+        var sitesAlongTheStack = 0
     }
 
     static let bias: UInt64 = 0x5555_0000_0000
@@ -56,6 +58,10 @@ enum CraftedTraces {
             ch.mark(at: next(), "two")
             ch.realloc(at: next(), old: 0, new: heapStart + 0x900, size: o.sizes[1], stack: deepest)
             ch.realloc(at: next(), old: heapStart + 0x900, new: heapStart + 0xA00, size: o.sizes[0], stack: shallow)
+            for k in 0..<o.sitesAlongTheStack {
+                ch.alloc(at: next(), addr: heapStart + 0x100_0000 + UInt64(k) * 64, size: 24,
+                         stack: UInt32(truncatingIfNeeded: o.firstStack + UInt64(k % max(o.depth, 1))))
+            }
             for m in 3...max(o.marks, 3) where m <= o.marks {
                 // a block allocated and one freed at each mark: the heap changes between marks
                 ch.alloc(at: next(), addr: heapStart + 0x10_000 + UInt64(m) * 64, size: 48, stack: m % 2 == 0 ? deepest : shallow,
@@ -93,6 +99,7 @@ enum CraftedTraces {
         add("stack-2p31") { $0.firstStack = 1 << 31 }
         add("stack-top") { $0.firstStack = UInt64(UInt32.max) - 3 }
         add("deep-stack") { $0.depth = 50_000 }
+        add("deep-sites") { $0.depth = 10_000; $0.sitesAlongTheStack = 4_000 }
         add("ticks-top") { $0.ticksStart = UInt64.max - 1_000_000 }
         return list
     }
