@@ -49,9 +49,17 @@ final class DwflSessions {
                 dwfls.append(d)
             }
             let name = path.split(separator: "/").last.map(String.init) ?? path
-            if let module = dwfl_report_elf(dwfls[i], name, path, -1, bias, true) {
+            // Our own descriptor: only a regular file, opened without blocking (a trace may name a
+            // FIFO). libdwfl keeps it with the module; on failure it is ours to close.
+            let fd: Int32
+            switch RegularFile.open(path) {
+            case .success(let d): fd = d
+            case .failure(let e): return .failure(e.message)
+            }
+            if let module = dwfl_report_elf(dwfls[i], name, path, fd, bias, true) {
                 return .success(module)
             }
+            close(fd)
             let error = dwfl_errno()
             // Overlap with a module of this session: try the next one. Anything else is final.
             if error != DwflSessions.overlapError || i > 64 { return .failure(DwflSessions.message(error)) }

@@ -50,5 +50,6 @@ enum LocalDebugFiles {
         return exists(root + "/" + name)
     }
 
-    private static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    /// Only regular files count: the standard search then opens none of a FIFO or device's name.
+    private static func exists(_ path: String) -> Bool { RegularFile.exists(path) }
 }

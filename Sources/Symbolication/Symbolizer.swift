@@ -121,8 +121,7 @@ public final class Symbolizer {
     /// The GNU build-id of an ELF file on disk (nil when the file is unreadable, not ELF, or has none).
     public static func buildID(ofFile path: String) -> [UInt8]? {
         elf_version(UInt32(EV_CURRENT))
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard case .success(let fd) = RegularFile.open(path) else { return nil }
         defer { close(fd) }
         guard let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else { return nil }
         defer { elf_end(elf) }

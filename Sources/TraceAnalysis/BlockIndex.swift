@@ -3,7 +3,8 @@
 /// region where blocks can lie gets a table of its 4 KiB pages, each page pointing at the blocks
 /// that start in it; a lookup is a search among the few regions, one table read, and a binary
 /// search among the blocks of one page. (Pages grow beyond 4 KiB when the regions are huge: the
-/// table stays under 32 Mi entries.)
+/// table stays under 32 Mi entries, and under four entries a block, so that a trace's huge regions
+/// with few blocks in them cost no time: pages then hold about one block each.)
 struct BlockIndex {
     private var pageShift: UInt64 = 12
 
@@ -21,7 +22,8 @@ struct BlockIndex {
         func pageCount(_ shift: UInt64) -> UInt64 {
             regions.reduce(0) { $0 &+ (($1.end &- $1.start) >> shift) &+ 2 }
         }
-        while pageShift < 40 && pageCount(pageShift) > 1 << 25 { pageShift += 1 }
+        let limit = UInt64(min(1 << 25, max(4 * addresses.count, 1 << 16)))
+        while pageShift < 63 && pageCount(pageShift) > limit { pageShift += 1 }
         var block = 0
         let n = addresses.count
         for r in regions {
@@ -39,6 +41,9 @@ struct BlockIndex {
             }
         }
     }
+
+    /// Entries of the page table (for tests).
+    var pageTableCount: Int { pages.count }
 
     /// The block whose `[start, start + max(size, 1))` holds `a`, or nil.
     @inline(__always)

@@ -57,6 +57,10 @@ public final class HeapReplay {
     /// columns: no retain/release, uniqueness or exclusivity checks per event) and stores it back.
     private var core = ReplayCore()
     private var pending: [Moment] = []
+    /// The pending mark moments by label and by number: a mark finds its own in O(1) (a report asks
+    /// for every mark, and a scan of the list at each mark made it quadratic).
+    private var pendingByLabel: [String: [Moment]] = [:]
+    private var pendingByIndex: [Int: [Moment]] = [:]
     private var survivorsFromTicks: UInt64?
     private var secondsTargets: [(Moment, UInt64)] = []  // (moment, nanoseconds since start)
     /// The replay stopped at `request.untilMark`: the figures are those up to that mark.
@@ -88,6 +92,13 @@ public final class HeapReplay {
             if case .seconds(let s) = m { secondsTargets.append((m, UInt64(s * 1e9))) }
         }
         pending.removeAll { $0 == .start }
+        for m in pending {
+            switch m {
+            case .mark(let l): pendingByLabel[l, default: []].append(m)
+            case .markIndex(let i): pendingByIndex[i, default: []].append(m)
+            default: break
+            }
+        }
         var seen: UInt64 = 0
         var nextProgress: UInt64 = 1 << 21
         var core = self.core
@@ -161,12 +172,8 @@ public final class HeapReplay {
                               liveBytes: core.heap.bytes, liveBlocks: core.heap.count, rssBytes: core.lastRSS))
         guard !pending.isEmpty else { return }
         let index = marks.count
-        for m in pending where snapshots[m] == nil {
-            switch m {
-            case .mark(let l) where l == label: take(m, ticks: e.ticks, heap: core.heap)
-            case .markIndex(let i) where i == index: take(m, ticks: e.ticks, heap: core.heap)
-            default: break
-            }
+        for m in (pendingByLabel[label] ?? []) + (pendingByIndex[index] ?? []) where snapshots[m] == nil {
+            take(m, ticks: e.ticks, heap: core.heap)
         }
     }
 
@@ -190,20 +197,23 @@ public final class HeapReplay {
         var byStack: [UInt32: HeapSnapshot.Tally] = [:]
         var survivorsByKey: [HeapSnapshot.Key: HeapSnapshot.Tally] = [:]
         let since = m == request.survivorsUntil ? survivorsFromTicks : nil
+        var total: UInt64 = 0
         heap.forEachBlock { b, type in
+            total = Saturating.add(total, b.size)
             let key = HeapSnapshot.Key(type: type, stack: type != 0 ? 0 : b.stack)
+            // sums of sizes from the trace saturate (a crafted size of 2^63 must not wrap to 0)
             groups[key, default: .init()].blocks += 1
-            groups[key, default: .init()].bytes &+= b.size
+            groups[key]!.bytes = Saturating.add(groups[key]!.bytes, b.size)
             byStack[b.stack, default: .init()].blocks += 1
-            byStack[b.stack, default: .init()].bytes &+= b.size
+            byStack[b.stack]!.bytes = Saturating.add(byStack[b.stack]!.bytes, b.size)
             if let since, b.ticks > since {
                 survivors[b.stack, default: .init()].blocks += 1
-                survivors[b.stack, default: .init()].bytes &+= b.size
+                survivors[b.stack]!.bytes = Saturating.add(survivors[b.stack]!.bytes, b.size)
                 survivorsByKey[key, default: .init()].blocks += 1
-                survivorsByKey[key, default: .init()].bytes &+= b.size
+                survivorsByKey[key]!.bytes = Saturating.add(survivorsByKey[key]!.bytes, b.size)
             }
         }
-        snapshots[m] = HeapSnapshot(moment: m, ticks: ticks, blocks: heap.count, bytes: heap.bytes,
+        snapshots[m] = HeapSnapshot(moment: m, ticks: ticks, blocks: heap.count, bytes: total,
                                     groups: groups, byStack: byStack, survivorsByStack: survivors, survivorsByKey: survivorsByKey)
     }
 }

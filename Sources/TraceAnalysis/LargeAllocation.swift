@@ -25,12 +25,12 @@ enum LargeAllocation {
         let raw: UnsafeMutableRawPointer
         if size >= mappedFrom {
             guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-                  p != MAP_FAILED else { fatalError("out of memory (\(size) bytes)") }
+                  p != MAP_FAILED else { exhausted(size) }
             _ = madvise(p, size, MADV_HUGEPAGE)
             raw = p
         } else {
             var p: UnsafeMutableRawPointer?
-            guard posix_memalign(&p, 64, size) == 0, let p else { fatalError("out of memory (\(size) bytes)") }
+            guard posix_memalign(&p, 64, size) == 0, let p else { exhausted(size) }
             memset(p, 0, size)
             raw = p
         }
@@ -42,7 +42,7 @@ enum LargeAllocation {
         let oldSize = bytes(T.self, old), newSize = bytes(T.self, new)
         if oldSize >= mappedFrom {
             guard let q = alloctrace_mremap_maymove(p, oldSize, newSize), q != MAP_FAILED else {
-                fatalError("out of memory (\(newSize) bytes)")
+                exhausted(newSize)
             }
             _ = madvise(q, newSize, MADV_HUGEPAGE)
             return q.bindMemory(to: T.self, capacity: max(new, 1))
@@ -51,6 +51,18 @@ enum LargeAllocation {
         memcpy(fresh, p, oldSize)
         deallocate(p, capacity: old)
         return fresh
+    }
+
+    /// Memory for a table could not be had (an address-space limit, a machine too small for the
+    /// trace): one line on stderr and exit status 1, as for any other error of the analyzer, never
+    /// a trap. Nothing is written by then: outputs are written once the analysis is done.
+    static func exhausted(_ size: Int) -> Never {
+        let reason = String(cString: strerror(errno))
+        let mib = (size + (1 << 20) - 1) >> 20
+        let message = "alloctrace: error: out of memory: the analysis needs a table of \(mib) MiB more and the "
+            + "system refused it (\(reason)); raise the address-space limit (ulimit -v) or use a larger machine\n"
+        _ = message.withCString { write(2, $0, strlen($0)) }
+        exit(1)
     }
 
     static func deallocate<T>(_ p: UnsafeMutablePointer<T>, capacity: Int) {

@@ -75,10 +75,10 @@ struct EventFields {
 
     /// A stack id: `base` plus a signed delta, which must stay within 32 bits.
     @inline(__always)
-    mutating func stack(against base: UInt32) throws(EventError) -> UInt32 {
+    mutating func stack(against base: UInt32, limit: UInt32) throws(EventError) -> UInt32 {
         let d = try signed()
         let (s, o) = Int64(base).addingReportingOverflow(d)
-        guard !o, s >= 0, s <= Int64(UInt32.max) else { throw EventFields.stackOutOfRange(d, base) }
+        guard !o, s >= 0, s <= Int64(limit) else { throw EventFields.stackOutOfRange(d, base, limit) }
         return UInt32(truncatingIfNeeded: s)
     }
 
@@ -150,8 +150,12 @@ struct EventFields {
     }
 
     @inline(never)
-    static func stackOutOfRange(_ d: Int64, _ base: UInt32) -> EventError {
-        .impossible("a stack id delta \(d) from \(base) leaves the 32-bit range")
+    static func stackOutOfRange(_ d: Int64, _ base: UInt32, _ limit: UInt32) -> EventError {
+        let (s, o) = Int64(base).addingReportingOverflow(d)
+        if o || s < 0 || s > Int64(UInt32.max) {
+            return .impossible("a stack id delta \(d) from \(base) leaves the 32-bit range")
+        }
+        return .impossible("stack id \(s) is beyond any the trace can have defined so far (at most \(limit))")
     }
 }
 
@@ -160,13 +164,18 @@ struct EventDecoder {
     var ticks: UInt64
     var addr: UInt64 = 0
     var stack: UInt32 = 0
+    /// The largest stack id the chunk's events may use (`TraceBounds.largestID`).
+    var stackLimit: UInt32
 
     /// Bytes after an event's start that let it be read without bounds checks: the longest event
     /// (a typed realloc: kind, five varints of at most 10 bytes, a low-bits byte: 63 bytes) plus
     /// the 8 bytes a varint load may look at.
     static let fastMargin = 80
 
-    init(baseTicks: UInt64) { ticks = baseTicks }
+    init(baseTicks: UInt64, stackLimit: UInt32 = .max) {
+        ticks = baseTicks
+        self.stackLimit = stackLimit
+    }
 
     /// Decodes the event at `p` (which is < `end`) into `e`; advances `p` (only on success). Mark
     /// labels go to `labels` (the only event that touches it).
@@ -228,7 +237,7 @@ struct EventDecoder {
             e.pointee.address = a
             addr = a
             if freeStack {
-                let st = try f.stack(against: stack)
+                let st = try f.stack(against: stack, limit: stackLimit)
                 e.pointee.stack = st
                 stack = st
             }
@@ -237,7 +246,7 @@ struct EventDecoder {
             let a = try f.address(against: addr)
             e.pointee.address = a
             e.pointee.size = try f.wide()
-            let st = try f.stack(against: stack)
+            let st = try f.stack(against: stack, limit: stackLimit)
             e.pointee.stack = st
             addr = a
             stack = st
@@ -245,7 +254,7 @@ struct EventDecoder {
             let a = try f.address(against: addr)
             e.pointee.address = a
             e.pointee.size = try f.wide()
-            let st = try f.stack(against: stack)
+            let st = try f.stack(against: stack, limit: stackLimit)
             e.pointee.stack = st
             e.pointee.alignment = try f.unsigned()
             addr = a
@@ -256,7 +265,7 @@ struct EventDecoder {
             e.pointee.oldAddress = old
             e.pointee.address = new
             e.pointee.size = try f.wide()
-            let st = try f.stack(against: stack)
+            let st = try f.stack(against: stack, limit: stackLimit)
             e.pointee.stack = st
             addr = new != 0 ? new : old
             stack = st

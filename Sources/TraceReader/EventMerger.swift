@@ -20,7 +20,7 @@ final class EventMerger {
     }
 
     /// Holds a chunk's events (the payload after its thread index and base ticks).
-    func add(thread: UInt32, baseTicks: UInt64, events: UnsafeRawBufferPointer, record: Int) {
+    func add(thread: UInt32, baseTicks: UInt64, events: UnsafeRawBufferPointer, record: Int, stackLimit: UInt32) {
         let slot: Int
         if let s = slotOfThread[thread] {
             slot = s
@@ -29,7 +29,7 @@ final class EventMerger {
             queues.append(ThreadQueue(thread: thread))
             slotOfThread[thread] = slot
         }
-        queues[slot].append(events, baseTicks: baseTicks, record: record)
+        queues[slot].append(events, baseTicks: baseTicks, record: record, stackLimit: stackLimit)
     }
 
     /// Releases, in merged order, every held event with ticks < `limit` (every event when `all`),

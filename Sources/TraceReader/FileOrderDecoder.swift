@@ -10,12 +10,12 @@ final class FileOrderDecoder {
 
     /// Decodes all events of one chunk into `batches` and flushes them.
     func decode(thread: UInt32, baseTicks: UInt64, events: UnsafeRawBufferPointer, record: Int,
-                into batches: inout EventBatches) throws {
+                stackLimit: UInt32, into batches: inout EventBatches) throws {
         guard let raw = events.baseAddress, events.count > 0 else { return }
         let base = raw.assumingMemoryBound(to: UInt8.self)
         let end = base + events.count
         var p = base
-        var decoder = EventDecoder(baseTicks: baseTicks)
+        var decoder = EventDecoder(baseTicks: baseTicks, stackLimit: stackLimit)
         while p < end {
             do throws(EventError) {
                 while batches.count < batches.capacity && p < end {

@@ -66,13 +66,20 @@ final class ReplaySource {
                     base = try c.varint()
                 } catch { throw damaged(error) }
                 let bytes = c.rest()
+                // Thread indexes and stack ids index the analyses' tables: bounded by the bytes so far.
+                let largest = TraceBounds.largestID(afterBytes: session.framer.decodedBytes)
+                if thread > largest {
+                    throw damaged(.impossible("thread index \(thread) is beyond any the trace can have "
+                        + "given out so far (at most \(largest))"))
+                }
                 outcome.chunks += 1
                 if let merger {
-                    merger.add(thread: thread, baseTicks: base, events: bytes, record: number)
+                    merger.add(thread: thread, baseTicks: base, events: bytes, record: number, stackLimit: largest)
                     try sink.chunk(thread: thread, baseTicks: base, eventBytes: bytes.count)
                 } else {
                     try sink.chunk(thread: thread, baseTicks: base, eventBytes: bytes.count)
-                    try direct!.decode(thread: thread, baseTicks: base, events: bytes, record: number, into: &batches)
+                    try direct!.decode(thread: thread, baseTicks: base, events: bytes, record: number,
+                                       stackLimit: largest, into: &batches)
                 }
             case .sync:
                 let sync: TraceSync

@@ -33,11 +33,12 @@ public struct StackTable: Sendable {
         return sparse[id]
     }
 
-    /// The frames of stack `id`, innermost first; nil when some node's definition is missing.
-    public func frames(_ id: UInt32) -> [UInt64]? {
+    /// The frames of stack `id`, innermost first; nil when some node's definition is missing. With
+    /// `limit`, at most that many innermost frames (and nil only for a node missing among them).
+    public func frames(_ id: UInt32, limit: Int = .max) -> [UInt64]? {
         var result: [UInt64] = []
         var id = id
-        while id != 0 {
+        while id != 0 && result.count < limit {
             guard let n = node(id) else { return nil }
             result.append(n.ip)
             id = n.parent   // parent < id: the walk ends

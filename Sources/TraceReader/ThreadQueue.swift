@@ -7,6 +7,8 @@ struct ThreadQueue {
         var baseTicks: UInt64
         /// The chunk's record number (1-based, file order), for error messages.
         var record: Int
+        /// The largest stack id its events may use.
+        var stackLimit: UInt32
     }
 
     let thread: UInt32
@@ -30,7 +32,7 @@ struct ThreadQueue {
     }
 
     /// Appends a chunk's events (the payload after thread index and base ticks).
-    mutating func append(_ events: UnsafeRawBufferPointer, baseTicks: UInt64, record: Int) {
+    mutating func append(_ events: UnsafeRawBufferPointer, baseTicks: UInt64, record: Int, stackLimit: UInt32) {
         let n = events.count
         if used + n > capacity {
             // Drop the consumed prefix, then grow if still needed.
@@ -59,11 +61,12 @@ struct ThreadQueue {
             (bytes! + used).update(from: base.assumingMemoryBound(to: UInt8.self), count: n)
         }
         let wasIdle = segmentIndex >= segments.count
-        segments.append(Segment(start: used, end: used + n, baseTicks: baseTicks, record: record))
+        segments.append(Segment(start: used, end: used + n, baseTicks: baseTicks, record: record,
+                                stackLimit: stackLimit))
         used += n
         if wasIdle {
             pos = segments[segmentIndex].start
-            decoder = EventDecoder(baseTicks: baseTicks)
+            decoder = EventDecoder(baseTicks: baseTicks, stackLimit: stackLimit)
         }
     }
 
@@ -99,7 +102,8 @@ struct ThreadQueue {
             segmentIndex += 1
             if segmentIndex < segments.count {
                 pos = segments[segmentIndex].start
-                decoder = EventDecoder(baseTicks: segments[segmentIndex].baseTicks)
+                decoder = EventDecoder(baseTicks: segments[segmentIndex].baseTicks,
+                                       stackLimit: segments[segmentIndex].stackLimit)
             }
         }
     }
@@ -158,7 +162,8 @@ struct ThreadQueue {
             segmentIndex += 1
             if segmentIndex < segments.count {
                 pos = segments[segmentIndex].start
-                decoder = EventDecoder(baseTicks: segments[segmentIndex].baseTicks)
+                decoder = EventDecoder(baseTicks: segments[segmentIndex].baseTicks,
+                                       stackLimit: segments[segmentIndex].stackLimit)
             }
         }
         return true

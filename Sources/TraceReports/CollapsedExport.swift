@@ -10,7 +10,8 @@ public enum CollapsedExport {
             guard value > 0 else { continue }
             var names = resolver.frames(stack).map { StackResolver.label($0).replacingOccurrences(of: ";", with: ":") }
             if names.isEmpty { names = [resolver.function(stack)] }
-            lines[names.reversed().joined(separator: ";"), default: 0] += value
+            let line = names.reversed().joined(separator: ";")
+            lines[line] = Saturating.add(lines[line] ?? 0, value)
         }
         return lines.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)\n" }.joined()
     }

@@ -37,7 +37,7 @@ public struct DiffReport: Encodable {
             for (stack, t) in snapshot.byStack {
                 let loc = resolver.location(stack)
                 out[loc, default: .init()].blocks += t.blocks
-                out[loc, default: .init()].bytes += t.bytes
+                out[loc, default: .init()].bytes = Saturating.add(out[loc]!.bytes, t.bytes)
             }
             return out
         }

@@ -4,36 +4,48 @@ import TraceAnalysis
 /// A self-contained interactive flame graph (SVG with its own script): hover shows a frame's name,
 /// value and share, a click zooms into it, Search highlights frames matching a pattern.
 public enum FlameGraphSVG {
-    final class Node {
-        let name: String
+    /// The frames' tree, nodes by index (0 the root): flat arrays, so that neither building,
+    /// drawing nor freeing a tree of a very deep stack recurses.
+    struct Node {
+        var name: String
         var value: UInt64 = 0
-        var children: [String: Node] = [:]
-        init(_ name: String) { self.name = name }
-        func child(_ name: String) -> Node {
-            if let c = children[name] { return c }
-            let c = Node(name)
-            children[name] = c
-            return c
+        var children: [String: Int] = [:]
+    }
+
+    struct Tree {
+        var nodes = [Node(name: "all")]
+        var root: Node { nodes[0] }
+
+        mutating func child(_ parent: Int, _ name: String) -> Int {
+            if let c = nodes[parent].children[name] { return c }
+            nodes.append(Node(name: name))
+            nodes[parent].children[name] = nodes.count - 1
+            return nodes.count - 1
+        }
+
+        /// Adds `value` along the path of `names` (outermost first); values saturate.
+        mutating func add(_ names: [String], _ value: UInt64) {
+            nodes[0].value = Saturating.add(nodes[0].value, value)
+            var node = 0
+            for name in names {
+                node = child(node, name)
+                nodes[node].value = Saturating.add(nodes[node].value, value)
+            }
         }
     }
 
     /// Builds the tree: outermost frame at the bottom, each stack's value added along its path.
-    static func tree(replay: HeapReplay, resolver: StackResolver, by metric: SiteMetric) -> Node {
-        let root = Node("all")
+    static func tree(replay: HeapReplay, resolver: StackResolver, by metric: SiteMetric) -> Tree {
+        var tree = Tree()
         let sites = replay.sites
         for stack in sites.stacks {
             let value = SiteMetric.value(metric, sites, Int(stack))
             guard value > 0 else { continue }
-            root.value += value
-            var node = root
             var names = resolver.frames(stack).map(StackResolver.label)
             if names.isEmpty { names = [resolver.function(stack)] }
-            for name in names.reversed() {
-                node = node.child(name)
-                node.value += value
-            }
+            tree.add(names.reversed(), value)
         }
-        return root
+        return tree
     }
 
     public static func render(replay: HeapReplay, resolver: StackResolver, by metric: SiteMetric, title: String) -> String {
@@ -56,25 +68,30 @@ public enum FlameGraphSVG {
     }
 
     /// The SVG text. `id` prefixes element ids so several graphs can share one HTML page.
-    static func render(root: Node, title: String, unit: String, id: String, width: Int = 1200) -> String {
+    static func render(root tree: Tree, title: String, unit: String, id: String, width: Int = 1200) -> String {
         let rowHeight = 16
         var rects: [String] = []
         var maxDepth = 0
-        let total = max(root.value, 1)
-        // minimum width drawn: 0.05% of the graph
-        func walk(_ node: Node, depth: Int, start: UInt64) {
-            guard node.value * 2000 >= total else { return }
+        let total = max(tree.root.value, 1)
+        // Depth first, children by name, with a stack of its own (a stack can be 50,000 frames deep).
+        // Offsets are Doubles: saturated values need not add up.
+        var pending: [(node: Int, depth: Int, start: Double)] = [(0, 0, 0)]
+        while let (index, depth, start) = pending.popLast() {
+            let node = tree.nodes[index]
+            // minimum width drawn: 0.05% of the graph
+            guard Double(node.value) * 2000 >= Double(total) else { continue }
             maxDepth = max(maxDepth, depth)
             let share = Double(node.value) * 100 / Double(total)
             let label = "\(node.name) (\(Formatting.count(node.value)) \(unit), \(String(format: "%.2f", share))%)"
-            rects.append("<g class=\"f\" data-x=\"\(Double(start) / Double(total))\" data-w=\"\(Double(node.value) / Double(total))\" data-d=\"\(depth)\" data-n=\"\(escape(node.name))\"><title>\(escape(label))</title><rect height=\"\(rowHeight - 1)\" rx=\"2\" fill=\"\(depth == 0 ? "rgb(190,190,190)" : color(node.name))\"/><text></text></g>")
+            rects.append("<g class=\"f\" data-x=\"\(start / Double(total))\" data-w=\"\(Double(node.value) / Double(total))\" data-d=\"\(depth)\" data-n=\"\(escape(node.name))\"><title>\(escape(label))</title><rect height=\"\(rowHeight - 1)\" rx=\"2\" fill=\"\(depth == 0 ? "rgb(190,190,190)" : color(node.name))\"/><text></text></g>")
             var offset = start
-            for c in node.children.values.sorted(by: { $0.name < $1.name }) {
-                walk(c, depth: depth + 1, start: offset)
-                offset += c.value
+            var children: [(Int, Double)] = []
+            for c in node.children.values.sorted(by: { tree.nodes[$0].name < tree.nodes[$1].name }) {
+                children.append((c, offset))
+                offset += Double(tree.nodes[c].value)
             }
+            for (c, at) in children.reversed() { pending.append((c, depth + 1, at)) }
         }
-        walk(root, depth: 0, start: 0)
         let top = 48
         let height = top + (maxDepth + 1) * rowHeight + 40
         return """

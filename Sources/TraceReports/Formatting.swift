@@ -29,7 +29,7 @@ public enum Formatting {
     /// Signed counts and bytes for growth tables: `+12`, `-3`.
     public static func signed(_ n: Int64) -> String { n > 0 ? "+\(count(n))" : count(n) }
     public static func signedBytes(_ n: Int64) -> String {
-        n >= 0 ? "+" + bytes(UInt64(n)) : "-" + bytes(UInt64(-n))
+        n >= 0 ? "+" + bytes(n.magnitude) : "-" + bytes(n.magnitude)
     }
 }
 

@@ -45,7 +45,7 @@ public struct GrowthReport: Encodable {
                 var s = bySite[loc] ?? SurvivorSite(location: loc, count: 0, bytes: 0,
                                                     stack: resolver.frames(stack).map(StackResolver.describe))
                 s.count += tally.blocks
-                s.bytes += tally.bytes
+                s.bytes = Saturating.add(s.bytes, tally.bytes)
                 bySite[loc] = s
             }
             let sorted = bySite.values.sorted { ($0.bytes, $0.count, $1.location) > ($1.bytes, $1.count, $0.location) }

@@ -64,9 +64,9 @@ public struct LinesReport: Encodable {
             for line in seen {
                 figures[line].freedBytes += sites.freedBytes[i]
                 figures[line].allocations += sites.allocations[i]
-                figures[line].bytes += sites.bytes[i]
-                figures[line].peakBytes += sites.peak(i)
-                figures[line].leakedBytes += sites.liveBytes[i]
+                figures[line].bytes = Saturating.add(figures[line].bytes, sites.bytes[i])
+                figures[line].peakBytes = Saturating.add(figures[line].peakBytes, sites.peak(i))
+                figures[line].leakedBytes = Saturating.add(figures[line].leakedBytes, sites.liveBytes[i])
             }
         }
         guard let touched else {

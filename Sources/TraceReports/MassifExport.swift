@@ -34,47 +34,66 @@ public enum MassifExport {
         return o
     }
 
-    final class Node {
+    /// A tree node; nodes are kept by index (0 the root) so that nothing recurses on deep stacks.
+    struct Node {
         var bytes: UInt64 = 0
-        var children: [String: Node] = [:]
+        var children: [String: Int] = [:]
     }
+
+    /// Callers kept below the allocation functions, as valgrind's own limit for `--depth` (a tree is
+    /// indented by depth: a 50,000-deep stack would otherwise take gigabytes of spaces).
+    static let maxDepth = 200
 
     /// massif's tree: allocation functions at the root, callers below, 1% threshold.
     static func tree(total: UInt64, resolver: StackResolver, sites: SiteStatistics, value: (Int) -> UInt64) -> String {
-        let root = Node()
+        var nodes = [Node()]
         for stack in sites.stacks {
             let v = value(Int(stack))
             guard v > 0 else { continue }
-            root.bytes += v
-            var node = root
-            for ip in resolver.userAddresses(stack) {
+            nodes[0].bytes = Saturating.add(nodes[0].bytes, v)
+            var node = 0
+            for ip in resolver.userAddresses(stack).prefix(maxDepth) {
                 let frames = resolver.symbolizer.frames(for: ip)
                 let f = frames.last ?? Frame(function: "???", module: "?", moduleOffset: 0)
                 var label = "0x" + String(ip, radix: 16, uppercase: true) + ": " + StackResolver.shortName(f)
                 if let file = f.file { label += " (\(URL(fileURLWithPath: file).lastPathComponent):\(f.line ?? 0))" }
                 else { label += " (in \(f.module))" }
-                let next = node.children[label] ?? Node()
-                node.children[label] = next
-                next.bytes += v
+                let next: Int
+                if let c = nodes[node].children[label] {
+                    next = c
+                } else {
+                    next = nodes.count
+                    nodes.append(Node())
+                    nodes[node].children[label] = next
+                }
+                nodes[next].bytes = Saturating.add(nodes[next].bytes, v)
                 node = next
             }
         }
         var out = ""
         let threshold = max(total / 100, 1)
-        func emit(_ node: Node, _ label: String, depth: Int) {
-            let big = node.children.filter { $0.value.bytes >= threshold }.sorted { ($0.value.bytes, $1.key) > ($1.value.bytes, $0.key) }
-            let small = node.children.filter { $0.value.bytes < threshold }
-            let smallBytes = small.values.reduce(0) { $0 + $1.bytes }
-            let count = big.count + (small.isEmpty ? 0 : 1)
-            out += String(repeating: " ", count: depth) + "n\(count): \(node.bytes) \(label)\n"
-            for (l, c) in big { emit(c, l, depth: depth + 1) }
-            if !small.isEmpty {
-                let places = small.count == 1 ? "1 place" : "\(small.count) places"
-                out += String(repeating: " ", count: depth + 1)
-                    + "n0: \(smallBytes) in \(places), all below massif's threshold (1.00%)\n"
+        // Depth first with a stack of its own: a node's line, its big children, then the line for
+        // its small ones (`summary` entries stand for those lines).
+        enum Step { case node(Int, String, Int), summary(count: Int, bytes: UInt64, depth: Int) }
+        var steps: [Step] = [.node(0, "(heap allocation functions) malloc/new/new[], --alloc-fns, etc.", 0)]
+        while let step = steps.popLast() {
+            switch step {
+            case let .summary(count, bytes, depth):
+                let places = count == 1 ? "1 place" : "\(count) places"
+                out += String(repeating: " ", count: depth)
+                    + "n0: \(bytes) in \(places), all below massif's threshold (1.00%)\n"
+            case let .node(index, label, depth):
+                let node = nodes[index]
+                let big = node.children.filter { nodes[$0.value].bytes >= threshold }
+                    .sorted { (nodes[$0.value].bytes, $1.key) > (nodes[$1.value].bytes, $0.key) }
+                let small = node.children.filter { nodes[$0.value].bytes < threshold }
+                let smallBytes = small.values.reduce(UInt64(0)) { Saturating.add($0, nodes[$1].bytes) }
+                let count = big.count + (small.isEmpty ? 0 : 1)
+                out += String(repeating: " ", count: depth) + "n\(count): \(node.bytes) \(label)\n"
+                if !small.isEmpty { steps.append(.summary(count: small.count, bytes: smallBytes, depth: depth + 1)) }
+                for (l, c) in big.reversed() { steps.append(.node(c, l, depth + 1)) }
             }
         }
-        emit(root, "(heap allocation functions) malloc/new/new[], --alloc-fns, etc.", depth: 0)
         return out
     }
 }

@@ -63,8 +63,8 @@ public enum PprofExport {
         for stack in sites.stacks {
             let i = Int(stack)
             let ids = resolver.userAddresses(stack).map(location)
-            let values: [Int64] = [Int64(sites.allocations[i]), Int64(sites.bytes[i]), Int64(sites.peak(i)),
-                                   Int64(sites.liveBlocks[i]), Int64(sites.liveBytes[i])]
+            let values: [Int64] = [sites.allocations[i], sites.bytes[i], sites.peak(i),
+                                   sites.liveBlocks[i], sites.liveBytes[i]].map(Saturating.signed)
             // unpacked repeated fields: every protobuf reader takes them, and `protoc --decode_raw` shows them
             p.message(2) { s in
                 for id in ids { s.key(1, 0); s.varint(id) }

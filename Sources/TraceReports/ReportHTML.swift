@@ -22,6 +22,20 @@ public enum ReportHTML {
 
     static func esc(_ s: String) -> String { FlameGraphSVG.escape(s) }
 
+    /// Marks that get sections of their own (types, growth from the previous one): all of them up
+    /// to `limit`, else `limit` evenly spaced ones, the first and the last included. Numbered from 1.
+    /// Each costs a snapshot of the live heap in the replay, so a trace with 20,000 marks takes a
+    /// bounded time (and gives a page one can read).
+    public static func marksWithSections(_ count: Int, limit: Int = 200) -> [Int] {
+        guard count > limit else { return Array(stride(from: 1, through: count, by: 1)) }
+        var chosen: [Int] = []
+        for k in 0..<limit {
+            let index = 1 + Int((Double(k) * Double(count - 1) / Double(limit - 1)).rounded())
+            if chosen.last != index { chosen.append(index) }
+        }
+        return chosen
+    }
+
     /// An SVG document as an inline element (without its XML declaration).
     static func inline(_ svg: String) -> String {
         svg.split(separator: "\n", omittingEmptySubsequences: false)
@@ -120,6 +134,11 @@ public enum ReportHTML {
                 .prefix(15).map { [Formatting.count($0.value.blocks), Formatting.bytes($0.value.bytes), $0.key] }
         }
         var previous: (String, HeapSnapshot)?
+        let shown = replay.marks.filter { replay.snapshots[.markIndex($0.index)] != nil }.count
+        if shown < replay.marks.count {
+            o += "<p>The trace has \(Formatting.count(replay.marks.count)) marks: types and growth are shown at "
+                + "\(shown) of them, evenly spaced (`alloctrace types --at` and `growth` take any).</p>\n"
+        }
         for mark in replay.marks {
             guard let snap = replay.snapshots[.markIndex(mark.index)] else { continue }
             let label = "mark #\(mark.index) \"\(mark.label)\" at \(Formatting.seconds(replay.seconds(mark.ticks)))"

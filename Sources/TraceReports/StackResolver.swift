@@ -15,6 +15,16 @@ public final class StackResolver {
     public let native: Bool
     private var framesCache: [UInt32: [Frame]] = [:]
 
+    /// Frames kept of a stack, innermost first: the recorder writes at most 240 (AT_MAX_FRAMES is
+    /// 256). A crafted trace can have 50,000-deep stacks at every one of thousands of sites, which
+    /// cost sites x depth to name and to keep.
+    public static let maxFrames = 256
+
+    /// The return addresses of `stack` up to `maxFrames`, innermost first.
+    private func addresses(_ stack: UInt32) -> [UInt64]? {
+        reader.stacks.frames(stack, limit: StackResolver.maxFrames)
+    }
+
     public init(reader: TraceReader, native: Bool = false) {
         self.reader = reader
         self.native = native
@@ -24,7 +34,7 @@ public final class StackResolver {
 
     /// The entries of `stack` a report shows, innermost first (see the type's comment).
     private func shown(_ stack: UInt32) -> [UInt64]? {
-        guard let ips = reader.stacks.frames(stack) else { return nil }
+        guard let ips = addresses(stack) else { return nil }
         if native || !ips.contains(where: PythonFrame.isPython) { return ips }
         return ips.filter(PythonFrame.isPython)
     }
@@ -54,12 +64,32 @@ public final class StackResolver {
     /// return addresses up to it: a report that names sites without their stacks then loads no debug
     /// information for the modules further out (e.g. libc's, tens of milliseconds, for `main`'s caller).
     public func innermostUserFrame(_ stack: UInt32) -> Frame? {
-        if let known = framesCache[stack] { return known.first }
-        guard let ips = shown(stack) else { return nil }
-        for ip in ips {
-            for f in symbolizer.frames(for: ip) where !StackResolver.isAllocatorFrame(f) { return f }
-        }
+        if case .frame(let f) = innermost(stack) { return f }
         return nil
+    }
+
+    private enum Innermost {
+        case unknown, allocator, frame(Frame)
+    }
+    /// Per stack, once: reports ask for a site's name many times (a walk of the stack each).
+    private var innermostCache: [UInt32: Innermost] = [:]
+
+    private func innermost(_ stack: UInt32) -> Innermost {
+        if let known = innermostCache[stack] { return known }
+        var result = Innermost.unknown
+        if let known = framesCache[stack] {
+            result = known.first.map { .frame($0) } ?? .allocator
+        } else if let ips = shown(stack) {
+            result = .allocator
+            search: for ip in ips {
+                for f in symbolizer.frames(for: ip) where !StackResolver.isAllocatorFrame(f) {
+                    result = .frame(f)
+                    break search
+                }
+            }
+        }
+        innermostCache[stack] = result
+        return result
     }
 
     /// The return addresses of `stack`, innermost first, without the allocator's own.
@@ -73,9 +103,11 @@ public final class StackResolver {
     /// The allocating function of `stack` (its innermost user frame), or `(unknown)`.
     public func function(_ stack: UInt32) -> String {
         if stack == 0 { return "(no stack)" }
-        guard reader.stacks.frames(stack) != nil else { return "(unknown stack \(stack))" }
-        guard let f = innermostUserFrame(stack) else { return "(allocator)" }
-        return StackResolver.shortName(f)
+        switch innermost(stack) {
+        case .unknown: return "(unknown stack \(stack))"
+        case .allocator: return "(allocator)"
+        case .frame(let f): return StackResolver.shortName(f)
+        }
     }
 
     /// `function at file:line` for the innermost user frame.

@@ -7,8 +7,8 @@ public struct ComparisonRow: Encodable {
     public var countAfter: Int
     public var bytesBefore: UInt64
     public var bytesAfter: UInt64
-    public var countChange: Int64 { Int64(countAfter) - Int64(countBefore) }
-    public var bytesChange: Int64 { Int64(bitPattern: bytesAfter) - Int64(bitPattern: bytesBefore) }
+    public var countChange: Int64 { Saturating.change(from: UInt64(countBefore), to: UInt64(countAfter)) }
+    public var bytesChange: Int64 { Saturating.change(from: bytesBefore, to: bytesAfter) }
     /// new, gone, larger, smaller or same.
     public var status: String {
         if countBefore == 0 && countAfter > 0 { return "new" }

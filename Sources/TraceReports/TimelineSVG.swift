@@ -27,11 +27,11 @@ public enum TimelineSVG {
         """
         // grid and axes
         for i in 0...5 {
-            let v = UInt64(maxY * Double(i) / 5)
+            let v = Saturating.unsigned(maxY * Double(i) / 5)
             o += "<line class=\"grid\" x1=\"\(f(left))\" y1=\"\(f(y(v)))\" x2=\"\(f(left + plotW))\" y2=\"\(f(y(v)))\"/>"
             o += "<text x=\"\(f(left - 6))\" y=\"\(f(y(v) + 4))\" text-anchor=\"end\">\(Formatting.bytes(v))</text>"
             if t.peakRSSBytes > 0 {
-                o += "<text x=\"\(f(left + plotW + 4))\" y=\"\(f(y(v) + 4))\" fill=\"#2471a3\">\(Formatting.bytes(UInt64(maxRSS * Double(i) / 5)))</text>"
+                o += "<text x=\"\(f(left + plotW + 4))\" y=\"\(f(y(v) + 4))\" fill=\"#2471a3\">\(Formatting.bytes(Saturating.unsigned(maxRSS * Double(i) / 5)))</text>"
             }
             o += "\n"
         }
@@ -59,7 +59,7 @@ public enum TimelineSVG {
                 var upper: [String] = [], lower: [String] = []
                 for i in buckets.indices {
                     let v = buckets[i].groups[key] ?? 0
-                    let top = below[i] + v
+                    let top = Saturating.add(below[i], v)
                     upper.append("\(f(bucketX(i))),\(f(y(top))) \(f(bucketEndX(i))),\(f(y(top)))")
                     lower.append("\(f(bucketEndX(i))),\(f(y(below[i]))) \(f(bucketX(i))),\(f(y(below[i])))")
                     below[i] = top

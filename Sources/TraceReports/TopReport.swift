@@ -53,9 +53,9 @@ public struct TopReport: Encodable {
                                        stack: resolver.frames(stack).map(StackResolver.describe))
             if rows[key] == nil { order.append(key) }
             row.allocations += sites.allocations[i]
-            row.bytes += sites.bytes[i]
-            row.peakBytes += sites.peak(i)
-            row.leakedBytes += sites.liveBytes[i]
+            row.bytes = Saturating.add(row.bytes, sites.bytes[i])
+            row.peakBytes = Saturating.add(row.peakBytes, sites.peak(i))
+            row.leakedBytes = Saturating.add(row.leakedBytes, sites.liveBytes[i])
             row.leakedBlocks += sites.liveBlocks[i]
             row.temporary += sites.temporary[i]
             row.stacks += 1

@@ -18,7 +18,7 @@ struct TypeNaming {
         for (k, t) in groups {
             let n = name(k)
             out[n, default: .init()].blocks += t.blocks
-            out[n, default: .init()].bytes += t.bytes
+            out[n, default: .init()].bytes = Saturating.add(out[n]!.bytes, t.bytes)
         }
         return out
     }

@@ -53,7 +53,7 @@ public struct TypesReport: Encodable {
                 if let cls = vtableNames[word] ?? nil { name = cls }
             }
             tallies[name, default: (0, 0)].count += 1
-            tallies[name, default: (0, 0)].bytes += g.sizes[n]
+            tallies[name, default: (0, 0)].bytes = Saturating.add(tallies[name]!.bytes, g.sizes[n])
         }
         var rows = tallies.map { Row(name: $0.key, count: $0.value.count, bytes: $0.value.bytes) }
         rows.sort { ($0.count, $0.bytes, $1.name) > ($1.count, $1.bytes, $0.name) }

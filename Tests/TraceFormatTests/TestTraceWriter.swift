@@ -145,6 +145,48 @@ struct TestTraceWriter {
         record(RecordKind.end.rawValue, p)
     }
 
+    /// A heap-graph snapshot (FORMAT.md, "Heap-graph snapshots"): begin, the regions as
+    /// (start, end, kind, owner), the words of each region as (address, value), end.
+    mutating func heapSnapshot(id: UInt64, ticks: UInt64, trigger: UInt8 = 1, thread: UInt64 = 0,
+                               regions: [(UInt64, UInt64, UInt8, UInt64)], words: [Int: [(UInt64, UInt64)]]) {
+        var begin: [UInt8] = [0]
+        for v in [id, ticks] { TestTraceWriter.varint(v, into: &begin) }
+        begin.append(trigger)
+        TestTraceWriter.varint(thread, into: &begin)
+        record(RecordKind.heapSnapshot.rawValue, begin)
+        var r: [UInt8] = [1]
+        TestTraceWriter.varint(UInt64(regions.count), into: &r)
+        for (start, end, kind, owner) in regions {
+            TestTraceWriter.varint(start, into: &r)
+            TestTraceWriter.varint(end, into: &r)
+            r.append(kind)
+            TestTraceWriter.varint(owner, into: &r)
+        }
+        record(RecordKind.heapSnapshot.rawValue, r)
+        var count: UInt64 = 0
+        for (region, list) in words.sorted(by: { $0.key < $1.key }) {
+            var w: [UInt8] = [2]
+            TestTraceWriter.varint(UInt64(region), into: &w)
+            TestTraceWriter.varint(UInt64(list.count), into: &w)
+            var at = regions[region].0, value: UInt64 = 0
+            for (address, v) in list {
+                TestTraceWriter.varint((address &- at) / 8, into: &w)
+                var buffer = [UInt8](repeating: 0, count: 16)
+                let n = buffer.withUnsafeMutableBufferPointer { b in
+                    AddressDelta.write(v, against: value, to: b.baseAddress!) - b.baseAddress!
+                }
+                w += buffer[0..<n]
+                at = address
+                value = v
+            }
+            count += UInt64(list.count)
+            record(RecordKind.heapSnapshot.rawValue, w)
+        }
+        var end: [UInt8] = [3]
+        for v in [id, 0x1000, count, 1000] { TestTraceWriter.varint(v, into: &end) }
+        record(RecordKind.heapSnapshot.rawValue, end)
+    }
+
     // MARK: file
 
     static func header(version: UInt16 = 1, magic: [UInt8] = Array("ALCTRACE".utf8)) -> [UInt8] {

@@ -23,7 +23,7 @@ struct Report: ParsableCommand {
         try reportingErrors {
             // the marks are known after a first pass; the second snapshots the heap at each of them
             let first = try Analysis.replay(trace, ReplayRequest())
-            let moments = first.marks.map { Moment.markIndex($0.index) } + [.end]
+            let moments = ReportHTML.marksWithSections(first.marks.count).map { Moment.markIndex($0) } + [.end]
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true, moments: moments))
             let (timeline, _) = try Analysis.timeline(trace, groups: true)
             // leaks and cycles when the trace holds a heap graph at its end
