@@ -462,69 +462,71 @@ enum HeapCapture {
         }
     }
 
-    /// Part 10: dead built-in objects (free lists) and list lengths (python_types.c). The world is
-    /// stopped: nothing here may allocate (no closures, no captured variables).
-    static func writePythonFacts() {
-        var r = Writer.builder()
-        r.byte(10)
-        r.p += 5                            // fixed-width count at scratch + 1, patched
+    /// A heap_snapshot part of counted entries, split into records as the scratch fills: `part`,
+    /// a fixed-width count, entries. The world may be stopped: a plain struct, nothing allocates.
+    struct CountedPart {
+        let part: UInt8
+        var r: RecordBuilder
         var n: UInt64 = 0
+
+        init(_ part: UInt8) {
+            self.part = part
+            r = Writer.builder()
+            r.byte(part)
+            r.p += 5                    // the count, patched when the record is emitted
+        }
+
+        /// Room for an entry of up to `bytes`: emits what it holds and starts the next record first
+        /// when the scratch is nearly full. True when the caller must start its deltas over.
+        mutating func room(_ bytes: Int) -> Bool {
+            if r.room >= bytes { return false }
+            emit()
+            self = CountedPart(part)
+            return true
+        }
+
+        mutating func emit() {
+            guard n > 0 else { return }
+            HeapCapture.patch(r.start + 1, n)
+            Writer.emit(.heapSnapshot, r)
+            n = 0
+        }
+    }
+
+    /// Part 10: dead built-in objects (free lists) and list lengths (python_types.c).
+    static func writePythonFacts() {
+        var out = CountedPart(10)
         var previous: UInt64 = 0
         var i: UInt32 = 0
         var object: UInt64 = 0, dead: UInt64 = 0, length: UInt64 = 0
         while at_python_fact(i, &object, &dead, &length) != 0 {
             i += 1
-            if r.room < 40 {
-                patch(Writer.scratch + 1, n)
-                Writer.emit(.heapSnapshot, r)
-                r = Writer.builder()
-                r.byte(10)
-                r.p += 5
-                n = 0
-                previous = 0
-            }
-            r.p = AddressDelta.write(object, against: previous, to: r.p)
-            r.varint(dead)
-            r.varint(length)
+            if out.room(40) { previous = 0 }
+            out.r.p = AddressDelta.write(object, against: previous, to: out.r.p)
+            out.r.varint(dead)
+            out.r.varint(length)
             previous = object
-            n += 1
+            out.n += 1
         }
-        if n > 0 {
-            patch(Writer.scratch + 1, n)
-            Writer.emit(.heapSnapshot, r)
-        }
+        out.emit()
     }
 
     /// Part 9: the Python type objects the scan met (python_types.c).
     static func writePythonTypes() {
-        var r = Writer.builder()
-        r.byte(9)
-        let countAt = r.p
-        r.p += 5
-        var n: UInt64 = 0
+        var out = CountedPart(9)
         var cursor: UInt32 = 0
         var address: UInt64 = 0, flags: UInt64 = 0
         let name = UnsafeMutablePointer<CChar>(OpaquePointer(dataScratch!))
         while true {
             let length = at_python_type_at(&cursor, &address, &flags, name, 256)
             if length < 0 { break }
-            if r.room < 300 {
-                patch(countAt, n)
-                Writer.emit(.heapSnapshot, r)
-                r = Writer.builder()
-                r.byte(9)
-                r.p += 5
-                n = 0
-            }
-            r.varint(address)
-            r.varint(flags)
-            r.bytes(name, Int(length))
-            n += 1
+            _ = out.room(300)
+            out.r.varint(address)
+            out.r.varint(flags)
+            out.r.bytes(name, Int(length))
+            out.n += 1
         }
-        if n > 0 {
-            patch(countAt, n)
-            Writer.emit(.heapSnapshot, r)
-        }
+        out.emit()
     }
 
     @inline(__always)
