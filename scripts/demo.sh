@@ -19,5 +19,10 @@ show "$tool" summary "$trace"
 show "$tool" marks "$trace"
 show "$tool" types "$trace" --at after-leaves --limit 5
 show "$tool" growth "$trace" --from after-nodes --to after-leaves --sites --limit 3
+# a Python program at the Python level: memory_profiler's own example
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+show "$tool" record -o "$work/my_func.atrace" -- "$py" samples/python/my_func.py
+show "$tool" lines "$work/my_func.atrace" samples/python/my_func.py --function my_func
 echo
 echo "The trace is $trace; the tool is $tool (see README.md for the other commands; scripts/install.sh --uninstall $prefix removes it)."

@@ -6,6 +6,8 @@
 #   PREFIX/bin/alloctrace                     the command
 #   PREFIX/lib/libAllocTracePreload.so        the recorder (the command looks in ../lib)
 #   PREFIX/include/alloctrace.h               ALLOCTRACE_MARK for C and C++
+#   PREFIX/share/alloctrace/python/alloctrace.py   alloctrace.mark for Python (record's PYTHONPATH)
+#   PREFIX/share/alloctrace/alloctrace-gdb.py      the gdb commands of `alloctrace debug`
 #   PREFIX/share/alloctrace/installed-files   the manifest --uninstall reads
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ if [ "$uninstall" -eq 1 ]; then
     [ -n "$f" ] && rm -f -- "$f" && echo "removed $f"
   done < "$manifest"
   rm -f -- "$manifest"
-  rmdir -- "$prefix/share/alloctrace" 2>/dev/null || true
+  rmdir -- "$prefix/share/alloctrace/python" "$prefix/share/alloctrace" 2>/dev/null || true
   echo "alloctrace uninstalled from $prefix"
   exit 0
 fi
@@ -35,11 +37,14 @@ if [ -z "$bin" ] && [ -z "${ALLOCTRACE_SKIP_BUILD:-}" ]; then
   swift build -c release --product AllocTracePreload 2>&1 | tail -n 1
 fi
 [ -n "$bin" ] || bin=$(swift build -c release --show-bin-path)
-mkdir -p "$prefix/bin" "$prefix/lib" "$prefix/include" "$prefix/share/alloctrace"
+mkdir -p "$prefix/bin" "$prefix/lib" "$prefix/include" "$prefix/share/alloctrace/python"
 install -m 0755 "$bin/alloctrace" "$prefix/bin/alloctrace"
 install -m 0755 "$bin/libAllocTracePreload.so" "$prefix/lib/libAllocTracePreload.so"
 install -m 0644 include/alloctrace.h "$prefix/include/alloctrace.h"
-printf '%s\n' "$prefix/bin/alloctrace" "$prefix/lib/libAllocTracePreload.so" "$prefix/include/alloctrace.h" > "$manifest"
+install -m 0644 analyzer/AllocTraceCommands/Python/alloctrace.py "$prefix/share/alloctrace/python/alloctrace.py"
+install -m 0644 analyzer/gdb/alloctrace-gdb.py "$prefix/share/alloctrace/alloctrace-gdb.py"
+printf '%s\n' "$prefix/bin/alloctrace" "$prefix/lib/libAllocTracePreload.so" "$prefix/include/alloctrace.h" \
+  "$prefix/share/alloctrace/python/alloctrace.py" "$prefix/share/alloctrace/alloctrace-gdb.py" > "$manifest"
 echo "installed $("$prefix/bin/alloctrace" --version) in $prefix (uninstall: scripts/install.sh --uninstall $prefix)"
 case ":$PATH:" in
   *":$prefix/bin:"*) ;;

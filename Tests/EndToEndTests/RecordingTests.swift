@@ -328,7 +328,8 @@ import TraceReader
         env["ALLOCTRACE_PRELOAD"] = nil
         let install = try Toolbox.run(script, [prefix], environment: env)
         #expect(install.status == 0, "\(install.stderr)")
-        let installed = ["bin/alloctrace", "lib/libAllocTracePreload.so", "include/alloctrace.h"].map { prefix + "/" + $0 }
+        let installed = ["bin/alloctrace", "lib/libAllocTracePreload.so", "include/alloctrace.h",
+                         "share/alloctrace/python/alloctrace.py", "share/alloctrace/alloctrace-gdb.py"].map { prefix + "/" + $0 }
         #expect(installed.allSatisfy { FileManager.default.fileExists(atPath: $0) })
         // by name, from PATH, in a folder with no build products
         env["PATH"] = prefix + "/bin:/usr/bin:/bin"
@@ -339,6 +340,13 @@ import TraceReader
         let r = try Toolbox.run("/usr/bin/env", ["alloctrace", "record", "-o", prefix + "/t.atrace", "--", "/bin/true"], environment: env, cwd: prefix)
         #expect(r.status == 0)
         #expect(try TraceReader(path: prefix + "/t.atrace").process?.executable == "/usr/bin/true")
+        // the installed command puts its own marks module on a Python program's path
+        let py = try Toolbox.run("/usr/bin/env", ["alloctrace", "record", "-q", "-o", prefix + "/p.atrace", "--", "/usr/bin/python3",
+                                                  "-c", "import alloctrace; print(alloctrace.__file__, alloctrace.active())"],
+                                 environment: env, cwd: prefix)
+        #expect(py.out == prefix + "/share/alloctrace/python/alloctrace.py True\n")
+        let debug = try Toolbox.run("/usr/bin/env", ["alloctrace", "debug", "--script-path"], environment: env, cwd: prefix)
+        #expect(debug.out == prefix + "/share/alloctrace/alloctrace-gdb.py\n")
         let uninstall = try Toolbox.run(script, ["--uninstall", prefix], environment: env)
         #expect(uninstall.status == 0, "\(uninstall.stderr)")
         #expect(installed.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
