@@ -342,11 +342,33 @@ int at_python_frames(uint64_t *py, int room, uint64_t *hash) {
     return m;
 }
 
-int at_python_stack(void **frames, int cap, uint64_t *py, uint64_t *hash) {
-    *hash = AT_PY_HASH_SEED;
-    int m = at_python_frames(py, cap, hash);
-    for (int i = 0; i < m; i++) frames[i] = (void *)(uintptr_t)(py[i] & ~AT_PY_SEGMENT_END);
-    return m;
+int at_python_stack(void **frames, uint64_t *hash) {
+    /* a free needs only the line that let the object go: the innermost Python frame, no walk of
+     * the chain (frees are as many as allocations) */
+    void *ts = this_thread_state();
+    if (!ts || !plausible((uint64_t)(uintptr_t)ts)) return 0;
+    uint64_t f;
+    if (L->ts_cframe >= 0) {
+        uint64_t cf = word(ts, L->ts_cframe);
+        if (!plausible(cf)) return 0;
+        f = word((const void *)(uintptr_t)cf, L->cframe_current);
+    } else {
+        f = word(ts, L->cframe_current);
+    }
+    int bad = 0;
+    for (int hops = 0; hops < 4 && plausible(f); hops++) {
+        const char *frame = (const char *)(uintptr_t)f;
+        f = word(frame, L->frame_previous);
+        if (frame[L->frame_owner] == AT_PY_OWNED_BY_CSTACK) continue;
+        uint64_t t = frame_token(L, frame, word(frame, L->frame_instr), &bad);
+        if (bad) return 0;
+        if (!t) continue;
+        t &= ~AT_PY_SEGMENT_END;
+        frames[0] = (void *)(uintptr_t)t;
+        *hash = at_stack_mix(mix(AT_PY_HASH_SEED, t)) | 1;
+        return 1;
+    }
+    return 0;
 }
 
 int at_python_insert(void **frames, int n, const uint64_t *py, int m) {

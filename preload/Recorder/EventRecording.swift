@@ -40,13 +40,12 @@ enum EventRecording {
         return StackTable.intern(frames, Int(n), hash: hash, local: local)
     }
 
-    /// The Python frames of a free (the line that let the object go), interned; 0 outside Python code.
+    /// The Python frame of a free (the line that let the object go), interned; 0 outside Python code.
     @inline(__always)
     static func pythonStack(_ s: UnsafeMutablePointer<at_slot>) -> UInt64 {
         guard let frames = s.pointee.frames else { return 0 }
-        let py = (UnsafeMutableRawPointer(frames + maxFrames) + StackTable.localBytes).assumingMemoryBound(to: UInt64.self)
         var hash: UInt64 = 0
-        let m = at_python_stack(frames, Int32(maxFrames), py, &hash)
+        let m = at_python_stack(frames, &hash)
         if m == 0 { return 0 }
         let local = s == G.pointee.orphan ? nil
             : UnsafeMutableRawPointer(frames + maxFrames).assumingMemoryBound(to: UInt64.self)

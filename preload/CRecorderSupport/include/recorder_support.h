@@ -444,8 +444,9 @@ void at_python_setup(void);
  * has room for AT_MAX_FRAMES + 512 words (scratch after the first AT_MAX_FRAMES). `hash`, the
  * native stack's at_stack_hash, becomes the merged stack's StackTable key. Only when at_py.frames. */
 int at_python_frames(uint64_t *py, int room, uint64_t *hash);
-/* Only the Python frames (a free's stack): into frames[0..<return), with their StackTable key. */
-int at_python_stack(void **frames, int cap, uint64_t *py, uint64_t *hash);
+/* A free's stack: the innermost Python frame alone, into frames[0]; returns 1 (0: none), with
+ * its StackTable key. */
+int at_python_stack(void **frames, uint64_t *hash);
 /* Inserts py[0..<m] into the native stack frames[0..<n] (room for n + m), each eval-loop call's
  * frames before that call's _PyEval_EvalFrameDefault frame; returns n + m. */
 int at_python_insert(void **frames, int n, const uint64_t *py, int m);
