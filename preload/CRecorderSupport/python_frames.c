@@ -323,17 +323,18 @@ static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhas
     return m;
 }
 
-int at_python_frames(uint64_t *py, int room, uint64_t *hash) {
+/* The calling thread's innermost Python frame (0: none). */
+static uint64_t current_frame(void) {
     void *ts = this_thread_state();
     if (!ts || !plausible((uint64_t)(uintptr_t)ts)) return 0;
-    uint64_t f;
-    if (L->ts_cframe >= 0) {
-        uint64_t cf = word(ts, L->ts_cframe);
-        if (!plausible(cf)) return 0;
-        f = word((const void *)(uintptr_t)cf, L->cframe_current);
-    } else {
-        f = word(ts, L->cframe_current);
-    }
+    if (L->ts_cframe < 0) return word(ts, L->cframe_current);
+    uint64_t cf = word(ts, L->ts_cframe);
+    return plausible(cf) ? word((const void *)(uintptr_t)cf, L->cframe_current) : 0;
+}
+
+int at_python_frames(uint64_t *py, int room, uint64_t *hash) {
+    uint64_t f = current_frame();
+    if (!f) return 0;
     uint64_t pyhash;
     int m = walk(f, room, py, py + AT_MAX_FRAMES, &pyhash);
     /* the merged stack's key for StackTable: the native stack's hash and its Python frames (the
@@ -345,16 +346,7 @@ int at_python_frames(uint64_t *py, int room, uint64_t *hash) {
 int at_python_stack(void **frames, uint64_t *hash) {
     /* a free needs only the line that let the object go: the innermost Python frame, no walk of
      * the chain (frees are as many as allocations) */
-    void *ts = this_thread_state();
-    if (!ts || !plausible((uint64_t)(uintptr_t)ts)) return 0;
-    uint64_t f;
-    if (L->ts_cframe >= 0) {
-        uint64_t cf = word(ts, L->ts_cframe);
-        if (!plausible(cf)) return 0;
-        f = word((const void *)(uintptr_t)cf, L->cframe_current);
-    } else {
-        f = word(ts, L->cframe_current);
-    }
+    uint64_t f = current_frame();
     int bad = 0;
     for (int hops = 0; hops < 4 && plausible(f); hops++) {
         const char *frame = (const char *)(uintptr_t)f;
