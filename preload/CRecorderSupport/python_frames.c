@@ -239,9 +239,19 @@ static uint64_t code_id(const char *code) {
 typedef struct {
     uint32_t n;
     uint64_t addr[AT_PY_LAST], instr[AT_PY_LAST], prev[AT_PY_LAST], token[AT_PY_LAST], hash[AT_PY_LAST];
+    /* the frame's code object with its line table: a freed code object's address can come back
+     * as another code object whose instructions lie at the same addresses */
+    uint64_t code[AT_PY_LAST];
     uint8_t slot[256];           /* frame address -> index, checked against addr[] */
 } at_py_last;
 static __thread at_py_last last __attribute__((tls_model("initial-exec")));
+
+/* The identity of a frame's code object: its address and its line table's. */
+static inline uint64_t code_identity(const at_py_layout *l, const char *frame) {
+    uint64_t code = word(frame, l->frame_code);
+    if (!plausible(code)) return 0;
+    return code ^ (word((const void *)(uintptr_t)code, l->code_linetable) * 0x9E3779B97F4A7C15ull);
+}
 
 static inline uint32_t slot_of(uint64_t frame) { return (uint32_t)((frame * 0x9E3779B97F4A7C15ull) >> 56); }
 #define AT_PY_HASH_SEED 0x243F6A8885A308D3ull
@@ -260,10 +270,10 @@ static inline uint64_t frame_token(const at_py_layout *l, const char *frame, uin
 
 /* The calling thread's Python frames into py[0..<return) (at most `room`), innermost first, with
  * AT_PY_SEGMENT_END on the last frame each C call of the eval loop ran; *pyhash their hash. `e`
- * is scratch for 4 x AT_PY_LAST words. */
+ * is scratch for 5 x AT_PY_LAST words. */
 static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhash) {
     const at_py_layout l = *L;       /* in registers: the stores below cannot alias it */
-    uint64_t *ea = e, *ei = e + AT_PY_LAST, *ep = e + 2 * AT_PY_LAST, *et = e + 3 * AT_PY_LAST;
+    uint64_t *ea = e, *ei = e + AT_PY_LAST, *ep = e + 2 * AT_PY_LAST, *et = e + 3 * AT_PY_LAST, *ec = e + 4 * AT_PY_LAST;
     int v = 0, joined = -1, bad = 0;
     /* kept entries at or above `changed` differ from this chain: no join can use them */
     uint32_t changed = last.n;
@@ -271,14 +281,16 @@ static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhas
         const char *frame = (const char *)(uintptr_t)f;
         uint64_t prev = word(frame, l.frame_previous), instr = word(frame, l.frame_instr);
         uint32_t j = last.slot[slot_of(f)];
-        if (j < changed && last.addr[j] == f && last.instr[j] == instr && last.prev[j] == prev) {
+        if (j < changed && last.addr[j] == f && last.instr[j] == instr && last.prev[j] == prev
+            && last.code[j] == code_identity(&l, frame)) {
             /* the same frame in the same place: is the chain outside it unchanged too? */
             uint64_t g = prev;
             int k = (int)j - 1;
             for (; k >= 0; k--) {
                 if (g != last.addr[k]) break;
                 const char *o = (const char *)(uintptr_t)g;
-                if (word(o, l.frame_instr) != last.instr[k] || word(o, l.frame_previous) != last.prev[k]) break;
+                if (word(o, l.frame_instr) != last.instr[k] || word(o, l.frame_previous) != last.prev[k]
+                    || code_identity(&l, o) != last.code[k]) break;
                 g = last.prev[k];
             }
             if (k < 0) { joined = (int)j; break; }
@@ -286,7 +298,7 @@ static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhas
         }
         uint64_t t = frame[l.frame_owner] == AT_PY_OWNED_BY_CSTACK ? AT_PY_SHIM : frame_token(&l, frame, instr, &bad);
         if (bad) break;
-        ea[v] = f; ei[v] = instr; ep[v] = prev; et[v] = t;
+        ea[v] = f; ei[v] = instr; ep[v] = prev; et[v] = t; ec[v] = code_identity(&l, frame);
         v++;
         f = prev;
     }
@@ -299,7 +311,7 @@ static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhas
             uint64_t t = et[i];
             if (t > AT_PY_SHIM) h = mix(h, t & ~AT_PY_SEGMENT_END);
             last.addr[at] = ea[i]; last.instr[at] = ei[i]; last.prev[at] = ep[i];
-            last.token[at] = t; last.hash[at] = h;
+            last.token[at] = t; last.hash[at] = h; last.code[at] = ec[i];
             last.slot[slot_of(ea[i])] = (uint8_t)at;
         }
         last.n = (uint32_t)(base + v);

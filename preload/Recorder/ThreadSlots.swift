@@ -42,7 +42,7 @@ enum ThreadSlots {
     static func prepare(_ s: UnsafeMutablePointer<at_slot>, tid: Int32) {
         at_lock(&s.pointee.lock)
         // frame scratch, the thread's stack-cache front (StackTable.intern), Python-frame scratch
-        if s.pointee.frames == nil, let f = at_map(maxFrames * 8 + StackTable.localBytes + (maxFrames + 512) * 8) {
+        if s.pointee.frames == nil, let f = at_map(maxFrames * 8 + StackTable.localBytes + (maxFrames + 640) * 8) {
             s.pointee.frames = f.assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
         }
         s.pointee.thread_index = at_add32(&G.pointee.thread_counter, 1)

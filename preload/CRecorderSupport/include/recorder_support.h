@@ -441,7 +441,7 @@ static inline int at_python_finalizing(void) {
 /* Finds the interpreter (constructor time): version, offsets, tables. */
 void at_python_setup(void);
 /* The calling thread's Python frames into py[0..<return) (at most `room`), innermost first; `py`
- * has room for AT_MAX_FRAMES + 512 words (scratch after the first AT_MAX_FRAMES). `hash`, the
+ * has room for AT_MAX_FRAMES + 640 words (scratch after the first AT_MAX_FRAMES). `hash`, the
  * native stack's at_stack_hash, becomes the merged stack's StackTable key. Only when at_py.frames. */
 int at_python_frames(uint64_t *py, int room, uint64_t *hash);
 /* A free's stack: the innermost Python frame alone, into frames[0]; returns 1 (0: none), with
