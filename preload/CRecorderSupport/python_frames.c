@@ -193,12 +193,14 @@ typedef struct { const void *code; uint64_t table; uint64_t id; } at_py_seen;
 static __thread at_py_seen seen[AT_PY_SEEN] __attribute__((tls_model("initial-exec")));
 
 static uint64_t code_id(const char *code) {
-    /* the thread's front: the same address with the same line-table object is the same code */
-    uint64_t table = word(code, L->code_linetable);
+    /* the line table's and the qualified name's addresses with the code's: a new code object at
+     * a freed one's address has other objects for those (all three coming back at once is not
+     * expected) */
+    uint64_t table = word(code, L->code_linetable) ^ (word(code, L->code_qualname) * 0x9E3779B97F4A7C15ull);
     at_py_seen *f = &seen[((uintptr_t)code >> 4) & (AT_PY_SEEN - 1)];
     if (f->code == code && f->table == table) return f->id;
     uint64_t key = mix(mix(mix(mix((uint64_t)(uintptr_t)code, word(code, L->code_filename)),
-                               word(code, L->code_qualname)), table),
+                               word(code, L->code_qualname)), word(code, L->code_linetable)),
                        (uint64_t)*(const uint32_t *)(code + L->code_firstlineno)) | 1;
     uint32_t mask = AT_PY_CODE_SLOTS - 1, slot = (uint32_t)(key >> 20) & mask;
     for (uint32_t probe = 0; probe < 64; probe++, slot = (slot + 1) & mask) {
