@@ -22,6 +22,8 @@ public enum HeapSnapshotPart: Sendable, Equatable {
     case pythonTypes([HeapPythonType])
     /// Part 10: built-in Python objects that are dead (free lists) or lists with their lengths.
     case pythonFacts([HeapPythonFact])
+    /// Part 11: names of Python references (keys tables, str keys, modules, classes).
+    case pythonNames([HeapPythonName])
 }
 
 /// A fact about one built-in Python object at a snapshot (part 10).
@@ -393,6 +395,9 @@ extension HeapSnapshotPart {
                 facts.append(HeapPythonFact(object: object, dead: try c.varint() != 0, length: try c.varint()))
             }
             return .pythonFacts(facts)
+        case 11:
+            c = peek
+            return .pythonNames(try HeapPythonName.parseAll(&c))
         default:
             return nil
         }

@@ -410,6 +410,28 @@ struct DumpPrinter {
             text("heap_snapshot python_facts")
             key("count"); decimal(UInt64(fs.count))
             key("dead"); decimal(UInt64(fs.filter(\.dead).count))
+        case let .pythonNames(ns):
+            text("heap_snapshot python_names")
+            key("count"); decimal(UInt64(ns.count))
+            if raw {
+                for n in ns {
+                    endLine()
+                    switch n {
+                    case let .str(address, t):
+                        text("  str"); key("address"); hex(address); key("text"); quoted(t)
+                    case let .table(address, entries, size, used):
+                        text("  keys_table"); key("address"); hex(address); key("entries"); decimal(entries)
+                        key("entry_size"); decimal(UInt64(size)); key("used"); decimal(used)
+                    case let .key(index, str):
+                        text("  key"); key("index"); decimal(index); key("str"); hex(str)
+                    case let .module(address, dict, name):
+                        text("  module"); key("address"); hex(address); key("dict"); hex(dict); key("name"); quoted(name)
+                    case let .pythonClass(address, size, keys, module):
+                        text("  class"); key("address"); hex(address); key("basicsize"); decimal(size)
+                        key("shared_keys"); hex(keys); key("module"); quoted(module)
+                    }
+                }
+            }
         case let .tlsLayout(ms):
             text("heap_snapshot tls_layout")
             key("count"); decimal(UInt64(ms.count))

@@ -29,6 +29,9 @@ static uint64_t list_type;     /* &PyList_Type */
 #define AT_PY_FACTS (1u << 20)
 static uint64_t *facts;
 static uint32_t fact_count;
+static int names;              /* part 11 can be written (python_names.c) */
+
+int at_python_names_ready(void) { return names; }
 
 int at_python_types_begin(void) {
     if (!at_py.frames) return 0;
@@ -40,6 +43,7 @@ int at_python_types_begin(void) {
     memset(candidates, 0, (size_t)AT_PY_TYPE_SLOTS * 8);
     candidate_count = 0;
     fact_count = 0;
+    names = at_python_names_begin();
     return 1;
 }
 
@@ -58,6 +62,7 @@ void at_python_note_data_word(uint64_t at, uint64_t value, uint64_t before, uint
     /* a word holding &PyType_Type is a class object's ob_type: the class starts 8 bytes before */
     if (value == type_type) add(at - 8);
     else add(value);
+    at_python_names_note(at - 8, value);
     /* if it is an ob_type: `before` is the object's reference count, `after` a list's length */
     int dead = before == 0, list = value == list_type && after != UINT64_MAX;
     if ((dead || list) && fact_count < AT_PY_FACTS) {
@@ -93,6 +98,7 @@ int at_python_type_at(uint32_t *cursor, uint64_t *address, uint64_t *flags, char
         int len = (int)strnlen(name, (size_t)n);
         if (len == 0) continue;
         *address = c;
+        at_python_names_note_class(c, *flags);
         return len;
     }
     return -1;

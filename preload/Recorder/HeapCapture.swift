@@ -459,6 +459,7 @@ enum HeapCapture {
         if python {
             writePythonTypes()
             writePythonFacts()
+            if at_python_names_ready() != 0 { writePythonNames() }
         }
     }
 

@@ -464,6 +464,23 @@ void at_python_note_data_word(uint64_t at, uint64_t value, uint64_t before, uint
  * `length` items. 0 past the last. */
 int at_python_fact(uint32_t i, uint64_t *object, uint64_t *dead, uint64_t *length);
 int at_python_type_at(uint32_t *cursor, uint64_t *address, uint64_t *flags, char *name, int cap);
+/* python_names.c: the names of a capture's Python references (part 11). begin: 1 when they can be
+ * read (the types' addresses resolved); note: an object whose ob_type word holds `type` (dicts and
+ * modules are kept); note_class: a type object part 9 describes (classes are kept); name_next: the
+ * next entry, AT_PY_NAME_* (0: no more), its values in v[0..3] and its text (str, module name,
+ * class module) in text[0..<*text_length] (not NUL-terminated); rewind before the first. */
+#define AT_PY_NAME_STR 1      /* v: str address; text */
+#define AT_PY_NAME_TABLE 2    /* v: keys table address, entries offset, entry size, used entries */
+#define AT_PY_NAME_KEY 3      /* v: entry index, str address (of the last table) */
+#define AT_PY_NAME_MODULE 4   /* v: module address, globals dict address; text: name */
+#define AT_PY_NAME_CLASS 5    /* v: type address, tp_basicsize, shared keys address; text: __module__ */
+int at_python_names_begin(void);
+/* 1 when this capture writes part 11 (at_python_types_begin began the names too). */
+int at_python_names_ready(void);
+void at_python_names_note(uint64_t object, uint64_t type);
+void at_python_names_note_class(uint64_t type, uint64_t flags);
+void at_python_names_rewind(void);
+int at_python_name_next(uint64_t *v, char *text, int cap, int *text_length);
 /* The writer's next described code object, or NULL (none ready yet). */
 const at_py_code *at_python_next_code(void);
 /* In a fork child: describe every code object again in the child's trace. */
