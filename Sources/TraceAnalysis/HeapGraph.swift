@@ -43,6 +43,8 @@ public enum HeapRootKind: UInt8, Sendable, Comparable {
     case register = 3
     /// A thread's static thread-local storage (a module's `__thread` variables).
     case tls = 4
+    /// A Python module's global variable: a value of its globals dict (the word is the dict's entry).
+    case python = 5
 
     public static func < (a: HeapRootKind, b: HeapRootKind) -> Bool { a.rawValue < b.rawValue }
 
@@ -53,6 +55,7 @@ public enum HeapRootKind: UInt8, Sendable, Comparable {
         case .stack: return "stack"
         case .register: return "register"
         case .tls: return "TLS"
+        case .python: return "module"
         }
     }
 }
@@ -169,6 +172,9 @@ public struct HeapGraph: Sendable {
     /// Node -> the built-in Python type whose address lies where that type's objects keep
     /// `ob_type` (a part-4 word), else 0.
     public private(set) var pythonTypeWords: [UInt64] = []
+
+    /// Part 11: names of Python references (keys, modules, classes).
+    public var pythonNames = PythonNames([])
 
     /// Part 10 by object address: dead built-in objects and list lengths.
     public private(set) var pythonFacts: [UInt64: HeapPythonFact] = [:]

@@ -87,6 +87,7 @@ public final class HeapGraphReplay {
         var tls: [HeapTLSModule] = []
         var pythonTypes: [HeapPythonType] = []
         var pythonFacts: [HeapPythonFact] = []
+        var pythonNames: [HeapPythonName] = []
     }
 
     private var live: [UInt64: Block] = [:]
@@ -238,6 +239,8 @@ public final class HeapGraphReplay {
             if collecting?.wanted == true { collecting?.pythonTypes += t }
         case .pythonFacts(let f):
             if collecting?.wanted == true { collecting?.pythonFacts += f }
+        case .pythonNames(let n):
+            if collecting?.wanted == true { collecting?.pythonNames += n }
         case .end(let e):
             guard var c = collecting, c.begin.snapshotID == e.snapshotID else { collecting = nil; return }
             collecting = nil
@@ -283,6 +286,7 @@ public final class HeapGraphReplay {
                               gcHeaders: gcHeaders)
             graph?.noteFirstWords(c.dataWords)
             graph?.notePythonTypes(c.pythonTypes, facts: c.pythonFacts, minor: minor, dataWords: c.dataWords)
+            graph?.pythonNames = PythonNames(c.pythonNames)
         }
         graph?.world = c.world
         graph?.threadFrames = c.frames

@@ -50,6 +50,19 @@ public struct PythonObjects {
     public private(set) var dead: [Int32] = []
     /// A list's item array and the list's length.
     private var itemCounts: [(node: Int32, length: UInt64)] = []
+    /// Node -> the object that owns it, for owned blocks, else -1.
+    private var ownerOf: [Int32] = []
+    /// Part 11: keys, modules, classes.
+    private var names = PythonNames([])
+    private var addresses: [UInt64] = []
+    private var sizes: [UInt64] = []
+    /// Keys tables' blocks (of a dict's `ma_keys`) and their tables.
+    private var tables: [(node: Int32, table: PythonNames.Table)] = []
+    /// A dict's node -> its keys table's index in `tables`.
+    private var tableOfDict: [Int32: Int32] = [:]
+    /// A module's globals: the word of its dict's keys table that holds each str-keyed value, the
+    /// value's node, `__main__ .registry`.
+    public private(set) var moduleGlobals: [(address: UInt64, target: Int32, name: String)] = []
     /// The CPython minor version the offsets are for.
     public let minor: Int
 
@@ -57,9 +70,13 @@ public struct PythonObjects {
         self.minor = minor
         guard !g.pythonTypes.isEmpty else { return }
         let n = g.nodeCount
+        names = g.pythonNames
+        addresses = g.addresses
+        sizes = g.sizes
         typeOf = [Int32](repeating: -1, count: n)
         nameOf = [Int32](repeating: -1, count: n)
         partOf = [UInt8](repeating: 0, count: n)
+        ownerOf = [Int32](repeating: -1, count: n)
         var typeIndex: [UInt64: Int32] = [:]
         func index(of t: HeapPythonType) -> Int32 {
             if let i = typeIndex[t.address] { return i }
@@ -113,6 +130,18 @@ public struct PythonObjects {
                 guard typeOf[target] < 0 && nameOf[target] < 0 else { continue }
                 nameOf[target] = name("\(PythonObjects.shortName(t.name)) (\(part.noun))")
                 partOf[target] = part.rawValue
+                ownerOf[target] = Int32(node)
+                if part == .keys, let table = names.tables[g.addresses[target]] {
+                    tables.append((Int32(target), table))
+                    tableOfDict[Int32(node)] = Int32(tables.count - 1)
+                    if let module = names.modules[g.addresses[node] &+ start] {
+                        for k in g.edgeStart[target]..<g.edgeStart[target + 1] {
+                            let offset = UInt64(g.edgeOffset[k])
+                            guard let (i, isValue) = table.entry(at: offset), isValue, let key = table.keys[UInt32(i)] else { continue }
+                            moduleGlobals.append((g.addresses[target] &+ offset, g.edgeTarget[k], "\(module) .\(key)"))
+                        }
+                    }
+                }
                 if part == .items, let length = g.pythonFacts[g.addresses[node] &+ start]?.length {
                     itemCounts.append((Int32(target), length))
                 }
@@ -139,17 +168,71 @@ public struct PythonObjects {
         return typeList[Int(typeOf[node])]
     }
 
+    /// The object that owns the node (a list's for its item array), for owned blocks.
+    public func owner(of node: Int) -> Int? {
+        node < ownerOf.count && ownerOf[node] >= 0 ? Int(ownerOf[node]) : nil
+    }
+
     /// What the node is of its owner.
     public func part(of node: Int) -> Part {
         node < partOf.count ? Part(rawValue: partOf[node]) ?? .none : .none
     }
 
-    /// The field of `source` holding edge `e` to `target`, when Python's layout names it:
-    /// `[i]` inside a list's items, the owner's field (`ob_item`, `ma_keys`, `__dict__`).
+    /// The field of `source` holding edge `e` to `target`, when Python's layout names it: `[i]`
+    /// inside a list's items or a tuple, `['key']` in a dict's entries (`[entry i]` for a key that
+    /// is no str), an attribute's name (`tags`) in an instance's values, else the owner's field
+    /// (`ob_item`, `ma_keys`, `__dict__`).
     public func field(source: Int, target: Int, offset: UInt64) -> String? {
-        if part(of: source) == .items { return "[\(offset / 8)]" }
-        if type(of: source) != nil, part(of: target) != .none { return part(of: target).field }
-        return nil
+        switch part(of: source) {
+        case .items:
+            return "[\(offset / 8)]"
+        case .keys:
+            guard let table = names.tables[addresses[source]], let (i, isValue) = table.entry(at: offset) else { return nil }
+            let key = table.keys[UInt32(i)].map { "[" + PythonNames.quoted($0) + "]" } ?? "[entry \(i)]"
+            return isValue ? key : key + " key"
+        case .values:
+            // a split dict's values: named by its keys table
+            let owner = Int(ownerOf[source])
+            guard let keys = keysTable(ofDict: owner), let i = valueIndex(source, offset) else { return nil }
+            return keys.keys[UInt32(i)].map { "[" + PythonNames.quoted($0) + "]" } ?? "[entry \(i)]"
+        case .attributes:
+            let owner = Int(ownerOf[source])
+            guard owner >= 0, let t = type(of: owner), let i = valueIndex(source, offset) else { return nil }
+            return attribute(of: t, index: i)
+        case .none:
+            guard let t = type(of: source) else { return nil }
+            if part(of: target) != .none { return part(of: target).field }
+            let start = t.objectOffset(minor: minor)
+            if t.name == "tuple" && offset >= start + 24 { return "[\((offset - start - 24) / 8)]" }
+            // 3.13 keeps an instance's values inside it, after tp_basicsize and a word of counts
+            if minor >= 13, t.isHeapType, let c = names.classes[t.address], offset >= start + c.basicSize + 8 {
+                return attribute(of: t, index: (offset - start - c.basicSize - 8) / 8)
+            }
+            return nil
+        }
+    }
+
+    /// The name of attribute `index` of type `t`'s instances (its shared keys' entry), or `[entry i]`.
+    private func attribute(of t: HeapPythonType, index: UInt64) -> String? {
+        guard let c = names.classes[t.address], let keys = names.tables[c.sharedKeys] else { return nil }
+        return keys.keys[UInt32(index)]
+    }
+
+    private func keysTable(ofDict node: Int) -> PythonNames.Table? {
+        guard node >= 0, let i = tableOfDict[Int32(node)] else { return nil }
+        return tables[Int(i)].table
+    }
+
+    /// Which value an offset of a values array is: 3.11 and 3.12 put a prefix of insertion-order
+    /// bytes before n values (`roundup(n + 2, 8)` bytes: n is found from the block's size), 3.13 a
+    /// word of counts.
+    private func valueIndex(_ node: Int, _ offset: UInt64) -> UInt64? {
+        if minor >= 13 { return offset >= 8 ? (offset - 8) / 8 : nil }
+        let size = sizes[node]
+        var n: UInt64 = 0
+        while ((n + 2 + 7) & ~7) + 8 * n < size && n < 256 { n += 1 }
+        let prefix = (n + 2 + 7) & ~7
+        return prefix + 8 * n == size && offset >= prefix ? (offset - prefix) / 8 : nil
     }
 
     /// Each node's GC header offset in its block for GC-tracked objects (0xFF: none): a pointer
@@ -174,6 +257,8 @@ public struct PythonObjects {
     public func weakenNonReferences(_ g: inout HeapGraph) {
         for node in dead { g.weaken(node: Int(node), offsets: 0..<UInt64.max) }
         for (node, length) in itemCounts { g.weaken(node: Int(node), offsets: (length &* 8)..<UInt64.max) }
+        // a keys table's entries past its used ones were never filled (or hold a stale word)
+        for (node, table) in tables { g.weaken(node: Int(node), offsets: table.unusedFrom..<UInt64.max) }
         let leafTypes = Set(typeList.indices.filter { PythonObjects.leaves.contains(typeList[$0].name) }.map(Int32.init))
         for node in 0..<typeOf.count where typeOf[node] >= 0 {
             let t = typeList[Int(typeOf[node])]
@@ -184,6 +269,11 @@ public struct PythonObjects {
                 g.weaken(node: node, offsets: (object - 16)..<object)
             }
         }
+    }
+
+    /// Makes every module global a root of kind `python` (after the other roots).
+    public func addModuleRoots(_ g: inout HeapGraph) {
+        for m in moduleGlobals { g.roots.append(HeapRoot(kind: .python, address: m.address, region: -1, target: m.target)) }
     }
 
     /// objgraph's short name: `OrderedDict` for `collections.OrderedDict`.

@@ -76,8 +76,8 @@ public struct CyclesReport: Encodable {
             for v in m { size &+= g.sizes[Int(v)] }
             blocks += m.count
             bytes &+= size
-            let (walk, fields) = CyclesReport.walk(m, a, owning)
-            let names = walk.map { a.typeName($0.node) }
+            let (walk, _) = CyclesReport.walk(m, a, owning)
+            let (names, fields) = a.cycleNames(walk, sorted: !CyclesReport.isRound(walk, a))
             let key = names.joined(separator: "\u{1}") + "\u{0}" + fields.joined(separator: "\u{1}")
             if folded[key] == nil {
                 order.append(key)
@@ -100,9 +100,12 @@ public struct CyclesReport: Encodable {
         examples = rows.map(\.1)
     }
 
-    /// The references that close a cycle, `Type.field`, in the order `walk` gives.
-    static func closingFields(_ members: [Int32], _ a: HeapGraphAnalysis, _ filtered: (adjacency: Adjacency, edge: [Int])) -> [String] {
-        walk(members, a, filtered).1
+    /// The members and the references that close a cycle, `Type.field`, in the order `walk` gives
+    /// (a Python object's owned blocks folded into it).
+    static func closingNames(_ members: [Int32], _ a: HeapGraphAnalysis,
+                             _ filtered: (adjacency: Adjacency, edge: [Int])) -> (members: [String], fields: [String]) {
+        let (w, _) = walk(members, a, filtered)
+        return a.cycleNames(w, sorted: !isRound(w, a))
     }
 
     /// Goes round a cycle: when every member has exactly one reference to another member, from the

@@ -38,7 +38,13 @@ public final class HeapGraphAnalysis {
         let minor = Int((reader.interpreter?.versionHex ?? 0) >> 16 & 0xFF)
         python = PythonObjects(graph: graph, minor: minor)
         python.weakenNonReferences(&graph)
+        // a module's globals are the program's own roots: chains start there (`module __main__ .registry`)
+        python.addModuleRoots(&graph)
+        for m in python.moduleGlobals { moduleGlobalNames[m.address] = m.name }
     }
+
+    /// A module global's root word -> `__main__ .registry`.
+    private var moduleGlobalNames: [UInt64: String] = [:]
 
     // MARK: names
 
@@ -128,7 +134,7 @@ public final class HeapGraphAnalysis {
     /// How a field follows a type's name: `.items`, `+0x18`, ` (side table)`.
     static func fieldSuffix(_ f: String) -> String {
         if f.isEmpty { return "" }
-        if f.hasPrefix("+") { return f }
+        if f.hasPrefix("+") || f.hasPrefix("[") { return f }
         if f.hasPrefix("(") { return " " + f }
         return "." + f
     }
@@ -193,6 +199,8 @@ public final class HeapGraphAnalysis {
             let name = tlsName(r)
             rootNames[r.address] = name
             return name
+        case .python:
+            return RootName(kind: "module", name: moduleGlobalNames[r.address] ?? HeapGraphAnalysis.hex(r.address), module: nil)
         case .anonymous:
             if let known = regionNames[r.region] { return known }
             let region = graph.regions[Int(r.region)]
@@ -284,9 +292,15 @@ public final class HeapGraphAnalysis {
         return r
     }()
 
-    /// Shortest chains of owning edges from the roots.
-    public private(set) lazy var chains: (parent: [Int32], via: [Int], depth: [Int32]) =
-        GraphAlgorithms.shortestPathTree(owning.adjacency, sources: rootTargets)
+    /// Shortest chains of owning edges from the roots; a Python module's globals first, so that
+    /// what they hold is shown held by them.
+    public private(set) lazy var chains: (parent: [Int32], via: [Int], depth: [Int32]) = {
+        let roots = graph.roots
+        guard roots.contains(where: { $0.kind == .python }) else {
+            return GraphAlgorithms.shortestPathTree(owning.adjacency, sources: rootTargets)
+        }
+        return GraphAlgorithms.shortestPathTree(owning.adjacency, sources: rootTargets, first: { roots[$0].kind == .python })
+    }()
 
     /// Strongly connected components of the unreachable nodes (edges that keep things reachable).
     public private(set) lazy var leakedComponents: (component: [Int32], count: Int) =

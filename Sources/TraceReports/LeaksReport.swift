@@ -123,8 +123,10 @@ public struct LeaksReport: Encodable {
                     }
                 }
             }
-            let names = m.map { a.typeName(Int($0)) }.sorted()
-            let fields = cycle ? CyclesReport.closingFields(Array(m), a, a.keeping) : []
+            let closing: (members: [String], fields: [String]) =
+                cycle ? CyclesReport.closingNames(Array(m), a, a.keeping) : (m.map { a.typeName(Int($0)) }, [])
+            let names = closing.members.sorted()
+            let fields = closing.fields
             let key = (cycle ? "cycle" : "leak") + "\u{0}" + names.joined(separator: "\u{1}") + "\u{0}" + fields.joined(separator: "\u{1}")
             if folded[key] == nil {
                 order.append(key)
