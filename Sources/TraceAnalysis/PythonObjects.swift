@@ -66,7 +66,9 @@ public struct PythonObjects {
     /// The CPython minor version the offsets are for.
     public let minor: Int
 
-    public init(graph g: HeapGraph, minor: Int) {
+    /// `fullNames`: module-qualified names (`__main__.MyBigFatObject`, `builtins.list`), as
+    /// objgraph's `shortnames=False`; else objgraph's short names.
+    public init(graph g: HeapGraph, minor: Int, fullNames: Bool = false) {
         self.minor = minor
         guard !g.pythonTypes.isEmpty else { return }
         let n = g.nodeCount
@@ -85,6 +87,10 @@ public struct PythonObjects {
             return Int32(typeList.count - 1)
         }
         let gcHeader: UInt64 = 16
+        let classes = g.pythonNames.classes
+        func display(_ t: HeapPythonType) -> String {
+            fullNames ? PythonObjects.qualifiedName(t, module: classes[t.address]?.module) : PythonObjects.shortName(t.name)
+        }
         for node in 0..<n {
             var found: HeapPythonType?
             let word = g.pythonTypeWords.isEmpty ? 0 : g.pythonTypeWords[node]
@@ -104,11 +110,11 @@ public struct PythonObjects {
             guard let t = found else { continue }
             if g.pythonFacts[g.addresses[node] &+ t.objectOffset(minor: minor)]?.dead == true {
                 dead.append(Int32(node))
-                nameOf[node] = name("\(PythonObjects.shortName(t.name)) (free list)")
+                nameOf[node] = name("\(display(t)) (free list)")
                 continue
             }
             typeOf[node] = index(of: t)
-            nameOf[node] = name(PythonObjects.shortName(t.name))
+            nameOf[node] = name(display(t))
         }
         // blocks owned by an object at a known field (offsets in the owner's block)
         for node in 0..<n where typeOf[node] >= 0 {
@@ -128,7 +134,7 @@ public struct PythonObjects {
                 guard let part = owned.first(where: { $0.0 == at })?.1 else { continue }
                 let target = Int(g.edgeTarget[e])
                 guard typeOf[target] < 0 && nameOf[target] < 0 else { continue }
-                nameOf[target] = name("\(PythonObjects.shortName(t.name)) (\(part.noun))")
+                nameOf[target] = name("\(display(t)) (\(part.noun))")
                 partOf[target] = part.rawValue
                 ownerOf[target] = Int32(node)
                 if part == .keys, let table = names.tables[g.addresses[target]] {
@@ -274,6 +280,13 @@ public struct PythonObjects {
     /// Makes every module global a root of kind `python` (after the other roots).
     public func addModuleRoots(_ g: inout HeapGraph) {
         for m in moduleGlobals { g.roots.append(HeapRoot(kind: .python, address: m.address, region: -1, target: m.target)) }
+    }
+
+    /// objgraph's long name: a class's `__module__` and name, a built-in type's `tp_name` when it
+    /// has its module (`collections.OrderedDict`), else `builtins.` and it.
+    public static func qualifiedName(_ t: HeapPythonType, module: String?) -> String {
+        if t.isHeapType { return module.map { $0.isEmpty ? t.name : $0 + "." + t.name } ?? t.name }
+        return t.name.contains(".") ? t.name : "builtins." + t.name
     }
 
     /// objgraph's short name: `OrderedDict` for `collections.OrderedDict`.

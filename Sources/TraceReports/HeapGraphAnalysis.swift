@@ -13,7 +13,8 @@ public final class HeapGraphAnalysis {
     public let resolver: StackResolver
     public private(set) var graph: HeapGraph
 
-    public init(replay: HeapGraphReplay, resolver: StackResolver) {
+    /// `fullNames`: Python objects by module-qualified names (`__main__.MyBigFatObject`).
+    public init(replay: HeapGraphReplay, resolver: StackResolver, fullNames: Bool = false) {
         self.replay = replay
         reader = replay.reader
         self.resolver = resolver
@@ -36,7 +37,7 @@ public final class HeapGraphAnalysis {
         }
         graph.markSideTables(sideTables)
         let minor = Int((reader.interpreter?.versionHex ?? 0) >> 16 & 0xFF)
-        python = PythonObjects(graph: graph, minor: minor)
+        python = PythonObjects(graph: graph, minor: minor, fullNames: fullNames)
         python.weakenNonReferences(&graph)
         // a module's globals are the program's own roots: chains start there (`module __main__ .registry`)
         python.addModuleRoots(&graph)

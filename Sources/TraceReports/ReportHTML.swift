@@ -54,7 +54,9 @@ public enum ReportHTML {
         let replay = input.replay, resolver = input.resolver
         let reader = replay.reader
         let summary = SummaryReport(replay: replay, resolver: resolver, topSites: 5)
-        let naming = TypeNaming(reader: reader, resolver: resolver)
+        // a Python program's blocks by the Python objects the end's heap graph found at their stacks
+        let naming = TypeNaming(reader: reader, resolver: resolver,
+                                stackNames: reader.interpreter?.frames == .python ? input.heapGraph?.pythonNamesByStack() ?? [:] : [:])
         let title = "alloctrace report: " + (reader.process?.executable ?? reader.path)
         var o = """
         <!DOCTYPE html>

@@ -6,9 +6,12 @@ import TraceReader
 struct TypeNaming {
     let reader: TraceReader
     let resolver: StackResolver
+    /// Stacks named by the Python objects allocated there (`HeapGraphAnalysis.pythonNamesByStack`).
+    var stackNames: [UInt32: String] = [:]
 
     func name(_ key: HeapSnapshot.Key) -> String {
         if key.type != 0 { return reader.types[key.type]?.name ?? "(type \(key.type))" }
+        if let python = stackNames[key.stack] { return python }
         return "malloc@" + resolver.function(key.stack)
     }
 
@@ -28,5 +31,10 @@ struct TypeNaming {
 public enum TypeNames {
     public static func name(_ key: HeapSnapshot.Key, reader: TraceReader, resolver: StackResolver) -> String {
         TypeNaming(reader: reader, resolver: resolver).name(key)
+    }
+
+    /// A namer for many keys; `python`: stacks named by a Python program's objects.
+    public static func namer(reader: TraceReader, resolver: StackResolver, python: [UInt32: String]) -> (HeapSnapshot.Key) -> String {
+        TypeNaming(reader: reader, resolver: resolver, stackNames: python).name
     }
 }

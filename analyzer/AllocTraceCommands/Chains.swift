@@ -47,7 +47,7 @@ struct Chains: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let (path, at) = try graph.target()
-            let analysis = try Analysis.heapGraph(path, at: at, stacks: graph.stacks)
+            let analysis = try Analysis.heapGraph(path, at: at, stacks: graph.stacks, fullNames: graph.qualified)
             let report = ChainsReport(analysis: analysis, type: type, site: site,
                                       address: address.flatMap(Chains.parseAddress), limit: limit)
             if let dot { try OutputFile.write(GraphDOT.chains(report, analysis: analysis), to: dot) }

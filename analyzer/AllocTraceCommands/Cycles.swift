@@ -25,7 +25,7 @@ struct Cycles: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let (path, at) = try graph.target()
-            let analysis = try Analysis.heapGraph(path, at: at, stacks: graph.stacks)
+            let analysis = try Analysis.heapGraph(path, at: at, stacks: graph.stacks, fullNames: graph.qualified)
             let report = CyclesReport(analysis: analysis, limit: limit)
             if let dot { try OutputFile.write(GraphDOT.cycles(report, analysis: analysis), to: dot) }
             try Analysis.emit(report, json: graph.output.json) { $0.text() }

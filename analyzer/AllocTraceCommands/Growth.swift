@@ -33,6 +33,9 @@ struct Growth: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var stacks: StackOptions
 
+    @Flag(help: "Python objects by module-qualified names (__main__.MyBigFatObject, builtins.list), as in JSON.")
+    var fullNames = false
+
     func run() throws {
         try reportingErrors {
             let (trace, mark) = try live.target(self.trace)
@@ -44,8 +47,8 @@ struct Growth: ParsableCommand {
             // a Python program's objects are named by their Python types, from the heap graphs
             var graphs: (HeapGraphAnalysis, HeapGraphAnalysis)?
             if replay.reader.interpreter?.frames == .python,
-               let a = Analysis.heapGraphIfPresent(trace, at: from, stacks: stacks),
-               let b = Analysis.heapGraphIfPresent(trace, at: to, stacks: stacks) {
+               let a = Analysis.heapGraphIfPresent(trace, at: from, stacks: stacks, fullNames: fullNames || output.json),
+               let b = Analysis.heapGraphIfPresent(trace, at: to, stacks: stacks, fullNames: fullNames || output.json) {
                 graphs = (a, b)
             }
             let report = GrowthReport(replay: replay, resolver: stacks.resolver(replay.reader), from: from, to: to,

@@ -17,6 +17,12 @@ struct HeapGraphOptions: ParsableArguments {
     @OptionGroup var output: OutputOptions
     @OptionGroup var stacks: StackOptions
 
+    @Flag(help: "Python objects by module-qualified names (__main__.MyBigFatObject, builtins.list), as in JSON.")
+    var fullNames = false
+
+    /// Qualified Python names: asked for, or JSON (which always carries them, docs/JSON.md).
+    var qualified: Bool { fullNames || output.json }
+
     /// The trace and the snapshot to read: with --pid, the mark made now (unless --at names another).
     func target() throws -> (path: String, at: Moment) {
         let (path, mark) = try live.target(trace)
@@ -28,7 +34,8 @@ struct HeapGraphOptions: ParsableArguments {
 extension Analysis {
     /// Replays a trace up to the heap-graph snapshot at `moment` and names its graph.
     /// The heap graph at `moment` when the trace has a snapshot there; nil otherwise (no message).
-    static func heapGraphIfPresent(_ path: String, at moment: Moment, stacks: StackOptions = StackOptions()) -> HeapGraphAnalysis? {
+    static func heapGraphIfPresent(_ path: String, at moment: Moment, stacks: StackOptions = StackOptions(),
+                                   fullNames: Bool = false) -> HeapGraphAnalysis? {
         switch moment {
         case .start, .seconds: return nil
         default: break
@@ -36,10 +43,11 @@ extension Analysis {
         guard let resolved = try? ProcessSelection.resolve(path), let reader = try? TraceReader(path: resolved) else { return nil }
         let replay = HeapGraphReplay(reader: reader, at: moment)
         guard (try? replay.run()) != nil, replay.graph != nil else { return nil }
-        return HeapGraphAnalysis(replay: replay, resolver: stacks.resolver(reader))
+        return HeapGraphAnalysis(replay: replay, resolver: stacks.resolver(reader), fullNames: fullNames)
     }
 
-    static func heapGraph(_ path: String, at moment: Moment, stacks: StackOptions = StackOptions()) throws -> HeapGraphAnalysis {
+    static func heapGraph(_ path: String, at moment: Moment, stacks: StackOptions = StackOptions(),
+                          fullNames: Bool = false) throws -> HeapGraphAnalysis {
         let reader: TraceReader
         do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
         let replay = HeapGraphReplay(reader: reader, at: moment)
@@ -59,6 +67,6 @@ extension Analysis {
                 printNote("warning: \(path): the trace was cut short (\(summary.cutShortReason ?? "no end record")); figures cover what it holds")
             }
         }
-        return HeapGraphAnalysis(replay: replay, resolver: stacks.resolver(reader))
+        return HeapGraphAnalysis(replay: replay, resolver: stacks.resolver(reader), fullNames: fullNames)
     }
 }

@@ -23,7 +23,7 @@ struct Leaks: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let (path, at) = try graph.target()
-            let analysis = try Analysis.heapGraph(path, at: at, stacks: graph.stacks)
+            let analysis = try Analysis.heapGraph(path, at: at, stacks: graph.stacks, fullNames: graph.qualified)
             let report = LeaksReport(analysis: analysis, limit: limit)
             try Analysis.emit(report, json: graph.output.json) { $0.text() }
         }

@@ -27,8 +27,14 @@ struct TimelineCommand: ParsableCommand {
         try reportingErrors {
             let (timeline, reader) = try Analysis.timeline(trace, groups: types > 0)
             let resolver = stacks.resolver(reader)
+            // a Python program's blocks by the Python objects the end's heap graph found at their stacks
+            var python: [UInt32: String] = [:]
+            if types > 0, reader.interpreter?.frames == .python,
+               let graph = Analysis.heapGraphIfPresent(trace, at: .end, stacks: stacks) {
+                python = graph.pythonNamesByStack()
+            }
             let svg = TimelineSVG.render(timeline, seconds: { Double(reader.clock.nanosecondsSinceStart($0)) / 1e9 },
-                                         name: { TypeNames.name($0, reader: reader, resolver: resolver) },
+                                         name: TypeNames.namer(reader: reader, resolver: resolver, python: python),
                                          types: types, title: "heap over time: \(reader.process?.executable ?? trace)")
             try OutputFile.write(svg, to: output)
         }
