@@ -16,6 +16,9 @@ class Node:
 
 
 registry = []
+# a dict entry and tuple items, named in chains as ['colors'] and [1]
+catalog = {"colors": ["red", "green"]}
+pair = (["left"], ["right"])
 
 
 def fill(n):
