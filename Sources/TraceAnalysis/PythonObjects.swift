@@ -233,12 +233,18 @@ public struct PythonObjects {
     /// bytes before n values (`roundup(n + 2, 8)` bytes: n is found from the block's size), 3.13 a
     /// word of counts.
     private func valueIndex(_ node: Int, _ offset: UInt64) -> UInt64? {
-        if minor >= 13 { return offset >= 8 ? (offset - 8) / 8 : nil }
+        guard let prefix = valuesPrefix(node), offset >= prefix else { return nil }
+        return (offset - prefix) / 8
+    }
+
+    /// Where a values array's values begin in its block (nil: a size no values array has).
+    private func valuesPrefix(_ node: Int) -> UInt64? {
+        if minor >= 13 { return 8 }
         let size = sizes[node]
         var n: UInt64 = 0
         while ((n + 2 + 7) & ~7) + 8 * n < size && n < 256 { n += 1 }
         let prefix = (n + 2 + 7) & ~7
-        return prefix + 8 * n == size && offset >= prefix ? (offset - prefix) / 8 : nil
+        return prefix + 8 * n == size ? prefix : nil
     }
 
     /// Each node's GC header offset in its block for GC-tracked objects (0xFF: none): a pointer
@@ -265,6 +271,11 @@ public struct PythonObjects {
         for (node, length) in itemCounts { g.weaken(node: Int(node), offsets: (length &* 8)..<UInt64.max) }
         // a keys table's entries past its used ones were never filled (or hold a stale word)
         for (node, table) in tables { g.weaken(node: Int(node), offsets: table.unusedFrom..<UInt64.max) }
+        // a values array's prefix is insertion-order bytes (3.11, 3.12) or counts (3.13), and
+        // whatever the block held before where none were written
+        for node in 0..<partOf.count where partOf[node] == Part.values.rawValue || partOf[node] == Part.attributes.rawValue {
+            if let prefix = valuesPrefix(node) { g.weaken(node: node, offsets: 0..<prefix) }
+        }
         let leafTypes = Set(typeList.indices.filter { PythonObjects.leaves.contains(typeList[$0].name) }.map(Int32.init))
         for node in 0..<typeOf.count where typeOf[node] >= 0 {
             let t = typeList[Int(typeOf[node])]
