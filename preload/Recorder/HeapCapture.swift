@@ -402,6 +402,7 @@ enum HeapCapture {
         guard nTargets > 0 else { return }
         // a Python process: every object's ob_type is a data word at an 8-byte aligned address
         let python = at_python_types_begin() != 0
+        if python && ctx.pointee.world != nil { at_python_names_readable(targets, Int32(nTargets)) }
         let dataAlignment: UInt64 = python ? 7 : 15
         var deadLo: UInt64 = 0, deadHi: UInt64 = 0
         if python { _ = at_python_dead_stack(&deadLo, &deadHi) }

@@ -475,6 +475,9 @@ int at_python_type_at(uint32_t *cursor, uint64_t *address, uint64_t *flags, char
 #define AT_PY_NAME_MODULE 4   /* v: module address, globals dict address; text: name */
 #define AT_PY_NAME_CLASS 5    /* v: type address, tp_basicsize, shared keys address; text: __module__ */
 int at_python_names_begin(void);
+/* The ranges ([start, end) pairs, sorted) that stay mapped while the world is stopped: read there
+ * with plain loads. Only when every other thread is stopped; after begin. */
+void at_python_names_readable(const uint64_t *ranges, int n);
 /* 1 when this capture writes part 11 (at_python_types_begin began the names too). */
 int at_python_names_ready(void);
 void at_python_names_note(uint64_t object, uint64_t type);
