@@ -4,34 +4,39 @@ public enum GraphAlgorithms {
     /// Breadth-first search from `sources` (in order: ties go to the earlier source). Returns for
     /// each node the node it was reached from (`-1` unreached, `-2` a source) and the index in
     /// `adjacency.target` of the edge used (or, for a source node, the index in `sources`), and
-    /// its distance: 0 for a source, -1 unreached.
-    public static func shortestPathTree(_ adjacency: Adjacency, sources: [Int32]) -> (parent: [Int32], via: [Int], depth: [Int32]) {
+    /// its distance: 0 for a source, -1 unreached. With `first`, the search runs in two stages:
+    /// every node that the sources `first` accepts reach gets its chain from one of those, however
+    /// long (a program's own roots, a Python module's globals, before the runtime's anonymous memory).
+    public static func shortestPathTree(_ adjacency: Adjacency, sources: [Int32],
+                                        first: ((Int) -> Bool)? = nil) -> (parent: [Int32], via: [Int], depth: [Int32]) {
         let n = adjacency.nodeCount
         var parent = [Int32](repeating: -1, count: n)
         var via = [Int](repeating: -1, count: n)
         var depth = [Int32](repeating: -1, count: n)
         var queue = [Int32]()
         queue.reserveCapacity(n)
-        for (i, s) in sources.enumerated() where parent[Int(s)] == -1 {
-            parent[Int(s)] = -2
-            via[Int(s)] = i
-            depth[Int(s)] = 0
-            queue.append(s)
-        }
-        adjacency.start.withUnsafeBufferPointer { start in
-            adjacency.target.withUnsafeBufferPointer { target in
-                parent.withUnsafeMutableBufferPointer { parent in
-                    var head = 0
-                    while head < queue.count {
-                        let v = Int(queue[head])
-                        head += 1
-                        for e in start[v]..<start[v + 1] {
-                            let t = Int(target[e])
-                            if parent[t] == -1 {
-                                parent[t] = Int32(v)
-                                via[t] = e
-                                depth[t] = depth[v] &+ 1
-                                queue.append(Int32(t))
+        var head = 0
+        for stage in first == nil ? [true] : [true, false] {
+            for (i, s) in sources.enumerated() where (first?(i) ?? true) == stage && parent[Int(s)] == -1 {
+                parent[Int(s)] = -2
+                via[Int(s)] = i
+                depth[Int(s)] = 0
+                queue.append(s)
+            }
+            adjacency.start.withUnsafeBufferPointer { start in
+                adjacency.target.withUnsafeBufferPointer { target in
+                    parent.withUnsafeMutableBufferPointer { parent in
+                        while head < queue.count {
+                            let v = Int(queue[head])
+                            head += 1
+                            for e in start[v]..<start[v + 1] {
+                                let t = Int(target[e])
+                                if parent[t] == -1 {
+                                    parent[t] = Int32(v)
+                                    via[t] = e
+                                    depth[t] = depth[v] &+ 1
+                                    queue.append(Int32(t))
+                                }
                             }
                         }
                     }

@@ -297,10 +297,9 @@ public final class HeapGraphAnalysis {
     /// what they hold is shown held by them.
     public private(set) lazy var chains: (parent: [Int32], via: [Int], depth: [Int32]) = {
         let roots = graph.roots
-        guard roots.contains(where: { $0.kind == .python }) else {
-            return GraphAlgorithms.shortestPathTree(owning.adjacency, sources: rootTargets)
-        }
-        return GraphAlgorithms.shortestPathTree(owning.adjacency, sources: rootTargets, first: { roots[$0].kind == .python })
+        let python = roots.contains(where: { $0.kind == .python })
+        return GraphAlgorithms.shortestPathTree(owning.adjacency, sources: rootTargets,
+                                                first: python ? { roots[$0].kind == .python } : nil)
     }()
 
     /// Strongly connected components of the unreachable nodes (edges that keep things reachable).

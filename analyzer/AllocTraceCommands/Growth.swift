@@ -33,8 +33,7 @@ struct Growth: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var stacks: StackOptions
 
-    @Flag(help: "Python objects by module-qualified names (__main__.MyBigFatObject, builtins.list), as in JSON.")
-    var fullNames = false
+    @OptionGroup var names: NameOptions
 
     func run() throws {
         try reportingErrors {
@@ -47,8 +46,8 @@ struct Growth: ParsableCommand {
             // a Python program's objects are named by their Python types, from the heap graphs
             var graphs: (HeapGraphAnalysis, HeapGraphAnalysis)?
             if replay.reader.interpreter?.frames == .python,
-               let a = Analysis.heapGraphIfPresent(trace, at: from, stacks: stacks, fullNames: fullNames || output.json),
-               let b = Analysis.heapGraphIfPresent(trace, at: to, stacks: stacks, fullNames: fullNames || output.json) {
+               let a = Analysis.heapGraphIfPresent(trace, at: from, stacks: stacks, fullNames: names.qualified(json: output.json)),
+               let b = Analysis.heapGraphIfPresent(trace, at: to, stacks: stacks, fullNames: names.qualified(json: output.json)) {
                 graphs = (a, b)
             }
             let report = GrowthReport(replay: replay, resolver: stacks.resolver(replay.reader), from: from, to: to,

@@ -17,11 +17,10 @@ struct HeapGraphOptions: ParsableArguments {
     @OptionGroup var output: OutputOptions
     @OptionGroup var stacks: StackOptions
 
-    @Flag(help: "Python objects by module-qualified names (__main__.MyBigFatObject, builtins.list), as in JSON.")
-    var fullNames = false
+    @OptionGroup var names: NameOptions
 
-    /// Qualified Python names: asked for, or JSON (which always carries them, docs/JSON.md).
-    var qualified: Bool { fullNames || output.json }
+    /// Qualified Python names (`NameOptions.qualified`).
+    var qualified: Bool { names.qualified(json: output.json) }
 
     /// The trace and the snapshot to read: with --pid, the mark made now (unless --at names another).
     func target() throws -> (path: String, at: Moment) {

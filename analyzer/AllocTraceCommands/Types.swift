@@ -28,8 +28,7 @@ struct Types: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var stacks: StackOptions
 
-    @Flag(help: "Python objects by module-qualified names (__main__.MyBigFatObject, builtins.list), as in JSON.")
-    var fullNames = false
+    @OptionGroup var names: NameOptions
 
     func run() throws {
         try reportingErrors {
@@ -38,7 +37,7 @@ struct Types: ParsableCommand {
             let replay = try Analysis.replay(trace, ReplayRequest(moments: [at]), untilMark: mark)
             var report = TypesReport(replay: replay, resolver: stacks.resolver(replay.reader), at: at, limit: limit)
             // with a heap graph at that moment, C++ objects are named by their dynamic type too
-            if let graph = Analysis.heapGraphIfPresent(trace, at: at, stacks: stacks, fullNames: fullNames || output.json) {
+            if let graph = Analysis.heapGraphIfPresent(trace, at: at, stacks: stacks, fullNames: names.qualified(json: output.json)) {
                 report = TypesReport(graph: graph, at: at, limit: limit)
             }
             try Analysis.emit(report, json: output.json) { $0.text() }

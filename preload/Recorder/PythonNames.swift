@@ -16,12 +16,11 @@ extension HeapCapture {
             let kind = at_python_name_next(values, text, 256, &length)
             if kind == 0 { break }
             let v = (values[0], values[1], values[2], values[3])
-            if out.room(300) && kind == AT_PY_NAME_KEY { writeTable(&out, table) }
+            let fresh = out.room(300)
+            if kind == AT_PY_NAME_TABLE { table = v; writeTable(&out, table); continue }
+            if fresh && kind == AT_PY_NAME_KEY { writeTable(&out, table) }
             out.r.byte(UInt8(kind))
             switch kind {
-            case AT_PY_NAME_TABLE:
-                table = v
-                out.r.varint(v.0); out.r.varint(v.1); out.r.byte(UInt8(truncatingIfNeeded: v.2)); out.r.varint(v.3)
             case AT_PY_NAME_KEY:
                 out.r.varint(v.0); out.r.varint(v.1)
             case AT_PY_NAME_CLASS:
