@@ -73,8 +73,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "analyzer/AllocTraceCommands",
-            // the `alloctrace` Python module (marks from Python), put on PYTHONPATH by `record`
-            resources: [.copy("Python")]
+            // Python/alloctrace.py (marks from Python) is found in the source tree or an installed
+            // prefix, not declared as a resource: SwiftPM's resource accessor imports Foundation,
+            // whose ICU data alone maps 40 MB into `record` (it must start under a small ulimit -v)
+            exclude: ["Python"]
         ),
         .executableTarget(name: "alloctrace", dependencies: ["AllocTraceCommands"], path: "analyzer/alloctrace"),
 

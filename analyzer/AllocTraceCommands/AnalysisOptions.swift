@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import TraceAnalysis
 import TraceReader
 import TraceReports
@@ -35,10 +36,10 @@ enum Analysis {
         let terminal = isatty(2) != 0
         if terminal {
             replay.progress = { n in
-                FileHandle.standardError.write(Data("\ralloctrace: \(Formatting.count(n)) events...".utf8))
+                StandardStreams.error("\ralloctrace: \(Formatting.count(n)) events...")
             }
         }
-        defer { if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+        defer { if terminal { StandardStreams.error("\r\u{1B}[K") } }
         do {
             try replay.run()
         } catch let e as TraceError {

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `alloctrace debug [GDB OPTIONS] -- PROGRAM ARGS...`: gdb on the program, with the recorder preloaded
 /// into the program only and the `alloctrace ...` gdb commands defined (analyzer/gdb/alloctrace-gdb.py).
@@ -90,7 +91,7 @@ struct Debug: ParsableCommand {
     }
 
     static func shellQuoted(_ s: String) -> String {
-        "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        "'" + s.replacing("'", with: "'\\''") + "'"
     }
 
     /// The gdb script: $ALLOCTRACE_GDB_SCRIPT, beside this executable, in ../share/alloctrace of an

@@ -336,7 +336,7 @@ struct DumpPrinter {
             regionStarts = []
             text("heap_snapshot begin")
             key("id"); decimal(b.snapshotID)
-            key("trigger"); text(b.trigger?.name.replacingOccurrences(of: " ", with: "_") ?? "unknown(\(b.triggerRaw))")
+            key("trigger"); text(b.trigger?.name.replacing(" ", with: "_") ?? "unknown(\(b.triggerRaw))")
             key("thread"); decimal(UInt64(b.threadIndex))
             time(b.ticks, reader)
         case let .regions(rs):
