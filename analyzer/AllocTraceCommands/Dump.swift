@@ -17,8 +17,8 @@ struct Dump: ParsableCommand {
             """
     )
 
-    @Argument(help: "The trace file.")
-    var trace: String
+    @OptionGroup var input: TraceFile
+    var trace: String { input.trace }
 
     @OptionGroup var process: ProcessOptions
 

@@ -7,13 +7,10 @@ import TraceReports
 
 /// Options of the heap-graph commands (chains, leaks, cycles, retained).
 struct HeapGraphOptions: ParsableArguments {
-    @Argument(help: "A trace written by `alloctrace record` (with heap-graph snapshots, the default).")
-    var trace: String?
-
     @Option(help: "The snapshot: a mark's label, #N for the N-th mark, or end (the exit's, else the last).")
     var at: Moment = .end
 
-    @OptionGroup var live: LiveOptions
+    @OptionGroup var live: TraceSource
 
     @OptionGroup var output: OutputOptions
     @OptionGroup var stacks: StackOptions
@@ -25,7 +22,7 @@ struct HeapGraphOptions: ParsableArguments {
 
     /// The trace and the snapshot to read: with --pid, the mark made now (unless --at names another).
     func target() throws -> (path: String, at: Moment) {
-        let (path, mark) = try live.target(trace)
+        let (path, mark) = try live.target()
         if let mark, at == .end { return (path, .markIndex(mark)) }
         return (path, at)
     }

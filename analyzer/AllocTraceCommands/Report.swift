@@ -9,8 +9,8 @@ struct Report: ParsableCommand {
         abstract: "One self-contained HTML page: summary, timeline, flame graphs, top sites, types at each mark, growth, leaks and cycles."
     )
 
-    @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String
+    @OptionGroup var input: TraceFile
+    var trace: String { input.trace }
 
     @OptionGroup var process: ProcessOptions
 

@@ -14,10 +14,7 @@ struct Types: ParsableCommand {
         discussion: "MOMENT is a mark's label, #N for the N-th mark, a time in seconds (2.5 or 2.5s), start or end."
     )
 
-    @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String?
-
-    @OptionGroup var live: LiveOptions
+    @OptionGroup var live: TraceSource
 
     @Option(help: "The moment: a mark label, #N, seconds, start or end.")
     var at: Moment = .end
@@ -32,7 +29,7 @@ struct Types: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (trace, mark) = try live.target(self.trace)
+            let (trace, mark) = try live.target()
             let at = mark.map { Moment.markIndex($0) } ?? self.at
             let replay = try Analysis.replay(trace, ReplayRequest(moments: [at]), untilMark: mark)
             var report = TypesReport(replay: replay, resolver: stacks.resolver(replay.reader), at: at, limit: limit)

@@ -204,7 +204,7 @@ enum Lifecycle {
         if let pattern = Config.outputPattern(), pattern.pointee != 0 {
             G.pointee.fd = at_open_output(pattern, 0)
         } else {
-            G.pointee.fd = Config.defaultOutput.withUTF8Buffer { b in
+            G.pointee.fd = TraceFileName.defaultPattern.withUTF8Buffer { b in
                 b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { at_open_output($0, 0) }
             }
         }
