@@ -17,13 +17,18 @@ struct OutputOptions: ParsableArguments {
 
 /// Opens a trace and replays it, turning every failure into one clear line.
 enum Analysis {
+    /// The trace `path` names (a recording's index: its `--process` choice), open; any failure
+    /// as one line.
+    static func open(_ path: String) throws -> TraceReader {
+        do { return try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
+    }
+
     /// `innermostFramesOnly`: the report names sites by their innermost user frame only (the
     /// debug information loaded meanwhile is then that of the modules holding innermost frames).
     /// `untilMark`: stop at that mark (from 1), as `--pid` does.
     static func replay(_ path: String, _ request: ReplayRequest, innermostFramesOnly: Bool = false,
                        untilMark: Int? = nil) throws -> HeapReplay {
-        let reader: TraceReader
-        do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
+        let reader = try open(path)
         var request = request
         request.untilMark = untilMark
         let replay = HeapReplay(reader: reader, request: request)
@@ -95,8 +100,7 @@ enum Analysis {
 
     /// Replays a trace into a timeline (a pass of its own).
     static func timeline(_ path: String, groups: Bool) throws -> (Timeline, TraceReader) {
-        let reader: TraceReader
-        do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
+        let reader = try open(path)
         let replay = TimelineReplay(reader: reader, groups: groups)
         do { try replay.run() } catch let e as TraceError { throw CommandError(e.description) }
         return (replay.timeline, reader)

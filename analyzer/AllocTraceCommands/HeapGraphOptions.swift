@@ -45,8 +45,7 @@ extension Analysis {
 
     static func heapGraph(_ path: String, at moment: Moment, stacks: StackOptions = StackOptions(),
                           fullNames: Bool = false) throws -> HeapGraphAnalysis {
-        let reader: TraceReader
-        do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
+        let reader = try open(path)
         let replay = HeapGraphReplay(reader: reader, at: moment)
         do {
             try replay.run()
