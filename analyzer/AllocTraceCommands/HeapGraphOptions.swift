@@ -31,15 +31,22 @@ struct HeapGraphOptions: ParsableArguments {
 extension Analysis {
     /// Replays a trace up to the heap-graph snapshot at `moment` and names its graph.
     /// The heap graph at `moment` when the trace has a snapshot there; nil otherwise (no message).
+    /// `notes`: say what the plain replay would (a moment's name, a trace cut short or still written)
+    /// when this replay is the only one.
     static func heapGraphIfPresent(_ path: String, at moment: Moment, stacks: StackOptions = StackOptions(),
-                                   fullNames: Bool = false) -> HeapGraphAnalysis? {
+                                   fullNames: Bool = false, notes: Bool = false) -> HeapGraphAnalysis? {
         switch moment {
         case .start, .seconds: return nil
         default: break
         }
         guard let resolved = try? ProcessSelection.resolve(path), let reader = try? TraceReader(path: resolved) else { return nil }
         let replay = HeapGraphReplay(reader: reader, at: moment)
+        // a damaged trace is no graph here: the caller's plain replay then says what is wrong
         guard (try? replay.run()) != nil, replay.graph != nil else { return nil }
+        if notes {
+            noteMoments([moment], labels: replay.marks.map(\.label))
+            noteCutShort(replay, reader, path)
+        }
         return HeapGraphAnalysis(replay: replay, resolver: stacks.resolver(reader), fullNames: fullNames)
     }
 
@@ -55,14 +62,20 @@ extension Analysis {
             throw CommandError(e.description)
         }
         noteMoments([moment], labels: replay.marks.map(\.label))
-        if let summary = replay.replaySummary, !summary.complete {
-            if let pid = reader.process?.pid, LiveTrace.isWriting(Int32(truncatingIfNeeded: pid), path) {
-                let upTo = replay.chosen.map { " (the snapshot at \(Formatting.seconds(Double(reader.clock.nanosecondsSinceStart($0.ticks)) / 1e9)))" } ?? ""
-                printNote("note: \(path) is still being written by pid \(pid); figures up to its last snapshot\(upTo)")
-            } else {
-                printNote("warning: \(path): the trace was cut short (\(summary.cutShortReason ?? "no end record")); figures cover what it holds")
-            }
-        }
+        noteCutShort(replay, reader, path)
         return HeapGraphAnalysis(replay: replay, resolver: stacks.resolver(reader), fullNames: fullNames)
+    }
+
+    /// One line when the trace ends early: still being written (the replay may have stopped at
+    /// the snapshot, before the end of what is there), or cut short.
+    private static func noteCutShort(_ replay: HeapGraphReplay, _ reader: TraceReader, _ path: String) {
+        let summary = replay.replaySummary
+        if summary?.complete == true { return }
+        if let pid = reader.process?.pid, LiveTrace.isWriting(Int32(truncatingIfNeeded: pid), path) {
+            let upTo = replay.chosen.map { " (the snapshot at \(Formatting.seconds(Double(reader.clock.nanosecondsSinceStart($0.ticks)) / 1e9)))" } ?? ""
+            printNote("note: \(path) is still being written by pid \(pid); figures up to its last snapshot\(upTo)")
+        } else if let summary {
+            printNote("warning: \(path): the trace was cut short (\(summary.cutShortReason ?? "no end record")); figures cover what it holds")
+        }
     }
 }

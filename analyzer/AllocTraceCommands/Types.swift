@@ -31,11 +31,22 @@ struct Types: ParsableCommand {
         try reportingErrors {
             let (trace, mark) = try live.target()
             let at = mark.map { Moment.markIndex($0) } ?? self.at
-            let replay = try Analysis.replay(trace, ReplayRequest(moments: [at]), untilMark: mark)
-            var report = TypesReport(replay: replay, resolver: stacks.resolver(replay.reader), at: at, limit: limit)
-            // with a heap graph at that moment, C++ objects are named by their dynamic type too
-            if let graph = Analysis.heapGraphIfPresent(trace, at: at, stacks: stacks, fullNames: names.qualified(json: output.json)) {
+            // With a heap graph at that moment, C++ objects are named by their dynamic type too, and
+            // its replay has all the figures: the plain one runs only without it. A label is the
+            // exception: the graph's replay stops at its snapshot, and only the plain one reads
+            // every mark (a label that several marks carry gets its warning).
+            let fullNames = names.qualified(json: output.json)
+            var graph: HeapGraphAnalysis? = nil
+            if case .mark = at {} else { graph = Analysis.heapGraphIfPresent(trace, at: at, stacks: stacks, fullNames: fullNames, notes: true) }
+            var report: TypesReport
+            if let graph {
                 report = TypesReport(graph: graph, at: at, limit: limit)
+            } else {
+                let replay = try Analysis.replay(trace, ReplayRequest(moments: [at]), untilMark: mark)
+                report = TypesReport(replay: replay, resolver: stacks.resolver(replay.reader), at: at, limit: limit)
+                if case .mark = at, let graph = Analysis.heapGraphIfPresent(trace, at: at, stacks: stacks, fullNames: fullNames) {
+                    report = TypesReport(graph: graph, at: at, limit: limit)
+                }
             }
             try Analysis.emit(report, json: output.json) { $0.text() }
         }
