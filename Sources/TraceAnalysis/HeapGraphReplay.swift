@@ -68,10 +68,9 @@ public final class HeapGraphReplay {
     /// Nil when the replay stopped early, at the requested mark's snapshot.
     public private(set) var replaySummary: ReplaySummary?
 
-    private struct Block {
-        var size: UInt64
-        var type: UInt32
-        var stack: UInt32
+    /// A snapshot's live blocks, by address.
+    private struct Blocks {
+        var addresses: [UInt64] = [], sizes: [UInt64] = [], types: [UInt32] = [], stacks: [UInt32] = []
     }
 
     private struct Collecting {
@@ -90,20 +89,32 @@ public final class HeapGraphReplay {
         var pythonNames: [HeapPythonName] = []
     }
 
-    private var live: [UInt64: Block] = [:]
-    private var liveBytes: UInt64 = 0
+    /// The live blocks (the replay's open-addressing table, not a dictionary: a hash per event
+    /// was a third of `leaks`), behind a pointer: per-event access to a class's stored property
+    /// pays an exclusivity check.
+    private let live: UnsafeMutablePointer<LiveHeap> = {
+        let p = UnsafeMutablePointer<LiveHeap>.allocate(capacity: 1)
+        p.initialize(to: LiveHeap())
+        return p
+    }()
     private var collecting: Collecting?
     /// Marks up to this count belong to a snapshot already.
     private var marksAssigned = 0
     /// The mark the moment names, once met.
     private var targetMark: Int?
-    private var pending: (Collecting, [UInt64: Block], HeapSnapshotEnd)?
+    private var pending: (Collecting, Blocks, HeapSnapshotEnd)?
 
     private struct Stop: Error {}
 
     public init(reader: TraceReader, at moment: Moment) {
         self.reader = reader
         self.moment = moment
+    }
+
+    deinit {
+        live.pointee.deallocate()
+        live.deinitialize(count: 1)
+        live.deallocate()
     }
 
     /// Replays the trace. Throws `TraceError` for damage, `HeapGraphError` when there is no
@@ -113,7 +124,6 @@ public final class HeapGraphReplay {
         case .start, .seconds: throw HeapGraphError.unsupportedMoment(moment)
         default: break
         }
-        live.reserveCapacity(1 << 12)
         do {
             replaySummary = try reader.replay(records: { record in
                 guard case let .heapSnapshot(part) = record else { return }
@@ -166,9 +176,9 @@ public final class HeapGraphReplay {
     private func apply(_ e: TraceEvent) {
         switch e.kind {
         case .free:
-            if let old = live.removeValue(forKey: e.address) { liveBytes &-= old.size }
+            _ = live.pointee.remove(address: e.address)
         case .realloc, .reallocarray:
-            if e.oldAddress != 0, let old = live.removeValue(forKey: e.oldAddress) { liveBytes &-= old.size }
+            if e.oldAddress != 0 { _ = live.pointee.remove(address: e.oldAddress) }
             if e.address != 0 { add(e) }
         case .mark:
             marks.append((reader.label(of: e) ?? "", e.ticks))
@@ -188,10 +198,7 @@ public final class HeapGraphReplay {
 
     @inline(__always)
     private func add(_ e: TraceEvent) {
-        if let old = live.updateValue(Block(size: e.size, type: e.typeID, stack: e.stack), forKey: e.address) {
-            liveBytes &-= old.size
-        }
-        liveBytes &+= e.size
+        _ = live.pointee.add(LiveHeap.Block(address: e.address, size: e.size, ticks: 0, stack: e.stack, thread: 0), type: e.typeID)
     }
 
     // MARK: snapshots
@@ -211,8 +218,8 @@ public final class HeapGraphReplay {
             case .end: wanted = true
             default: wanted = targetMark.map { info.marks.contains($0) } ?? false
             }
-            info.liveBlocks = live.count
-            info.liveBytes = liveBytes
+            info.liveBlocks = live.pointee.count
+            info.liveBytes = live.pointee.bytes
             collecting = Collecting(info: info, begin: b, wanted: wanted)
         case .regions(let r):
             collecting?.info.regions += r.count
@@ -250,27 +257,30 @@ public final class HeapGraphReplay {
             snapshots.append(c.info)
             guard c.wanted else { return }
             if case .end = moment {
-                pending = (c, live, e)   // copied on write: the replay goes on
+                pending = (c, liveBlocks(), e)   // the replay goes on: the latest one is built at the end
             } else {
-                build(c, live, e)
+                build(c, liveBlocks(), e)
                 throw Stop()
             }
         }
     }
 
-    private func build(_ c: Collecting, _ blocks: [UInt64: Block], _ end: HeapSnapshotEnd) {
-        let sorted = blocks.sorted { $0.key < $1.key }
-        var addresses: [UInt64] = [], sizes: [UInt64] = [], types: [UInt32] = [], stacks: [UInt32] = []
-        addresses.reserveCapacity(sorted.count)
-        sizes.reserveCapacity(sorted.count)
-        types.reserveCapacity(sorted.count)
-        stacks.reserveCapacity(sorted.count)
-        for (a, b) in sorted {
-            addresses.append(a)
-            sizes.append(b.size)
-            types.append(b.type)
-            stacks.append(b.stack)
-        }
+    /// The live blocks now, by address.
+    private func liveBlocks() -> Blocks {
+        var all: [(address: UInt64, size: UInt64, type: UInt32, stack: UInt32)] = []
+        all.reserveCapacity(live.pointee.count)
+        live.pointee.forEachBlock { b, type in all.append((b.address, b.size, type, b.stack)) }
+        all.sort { $0.address < $1.address }
+        var blocks = Blocks()
+        blocks.addresses = all.map(\.address)
+        blocks.sizes = all.map(\.size)
+        blocks.types = all.map(\.type)
+        blocks.stacks = all.map(\.stack)
+        return blocks
+    }
+
+    private func build(_ c: Collecting, _ blocks: Blocks, _ end: HeapSnapshotEnd) {
+        let (addresses, sizes, types, stacks) = (blocks.addresses, blocks.sizes, blocks.types, blocks.stacks)
         let types_ = reader.types
         graph = HeapGraph(begin: c.begin, end: end, regions: c.regions, words: c.words,
                           blocks: (addresses, sizes, types, stacks), layout: { types_.layout(of: $0) })
