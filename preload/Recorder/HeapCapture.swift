@@ -427,6 +427,7 @@ enum HeapCapture {
         let sp = at_stack_pointer()
         let world = ctx.pointee.world
         if let w = world { writeRegisters(w, nTargets) }
+        SwiftCollections.prepare()
         for ri in 0..<count {
             let region = regions[ri]
             var address = region.start
@@ -439,6 +440,7 @@ enum HeapCapture {
             let ownHi = ownLo != 0 ? ownLo &+ ownTLSSize : 0
             var heapWords = WordWriter(part: 2, scratch: Writer.scratch, region: ri, start: region.start)
             var dataWords = WordWriter(part: 4, scratch: dataScratch, region: ri, start: region.start)
+            var object = SwiftCollections.Object()   // the collection storage the scan is in
             while address < region.end {
                 let want = Int(min(region.end - address, UInt64(readBytes)))
                 let got = at_read_memory(address, buffer, want)
@@ -448,10 +450,18 @@ enum HeapCapture {
                 }
                 let words = got / 8
                 ctx.pointee.scanned &+= UInt64(words * 8)
+                let reader = SwiftCollections.Reader(buffer: buffer, start: address, words: words)
                 for w in 0..<words {
                     let v = buffer[w]
                     let at = address + UInt64(w * 8)
                     if at &- deadLo < deadHi &- deadLo || at &- ownLo < ownHi &- ownLo { continue }
+                    if blocksHere {
+                        if at >= object.end && at & 15 == 0 {
+                            let facts = SwiftCollections.lookup(v)
+                            if facts != 0 { object.begin(at, facts, reader) }
+                        }
+                        if !object.keeps(at, reader) { continue }
+                    }
                     if v >= lowest && v < highest && inRanges(v, targets, nTargets) {
                         heapWords.add(at, v)
                     } else if blocksHere && at & dataAlignment == 0 && nData > 0 && inRanges(v, dataTargets, nData) {
