@@ -27,6 +27,6 @@ enum TypeNames {
             return r.staticString("(heap object)")
         }
         SwiftCollections.note(metadata, name: name, length: length)
-        r.bytes(name, length)
+        PrivateTypeNames.append(name, length, to: &r)
     }
 }

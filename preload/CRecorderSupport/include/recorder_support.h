@@ -365,6 +365,11 @@ static inline uint64_t at_thread_pointer(void) {
 }
 /* Copies memory that another thread may unmap meanwhile: 0 bytes instead of a crash. */
 size_t at_read_memory(uint64_t address, void *buffer, size_t length);
+
+/* private_names.c: the private discriminator ("_" + 32 hex digits, in out) of the anonymous
+ * context descriptor at `address`, from the local symbols of the module it lies in; 1 when found.
+ * module_id / module_offset say where the address lies (0: in no module). Writer thread only. */
+int at_private_discriminator(uint64_t address, char out[34], uint32_t *module_id, uint64_t *module_offset);
 /* Records the calling thread's stack mapping in its slot (registration; may allocate). */
 /* thread_stack.c: the calling thread's stack bounds (0 while unknown) */
 void at_find_getattr(void);
