@@ -25,7 +25,22 @@ public struct ReplayRequest: Sendable {
 public struct UnknownMoment: Error, CustomStringConvertible {
     public let moment: Moment
     public let marks: [String]
+    /// For a time past the end: seconds from the recording's start to its end.
+    public var endsAt: Double? = nil
+
+    public init(moment: Moment, marks: [String], endsAt: Double? = nil) {
+        self.moment = moment
+        self.marks = marks
+        self.endsAt = endsAt
+    }
+
     public var description: String {
+        if let endsAt, case .seconds(let s) = moment {
+            let asked = s == s.rounded() && abs(s) < 1e15 ? "\(Int(s))" : "\(s)"
+            let ms = Int((endsAt * 1000).rounded())
+            let end = "\(ms / 1000)." + String(String(1000 + ms % 1000).dropFirst())
+            return "no moment \(asked) s in the trace: it ends at \(end) s"
+        }
         let known = marks.isEmpty ? "the trace has no marks" : "its marks are: " + marks.map { "\"\($0)\"" }.joined(separator: ", ")
         return "no \(moment) in the trace; \(known)"
     }
@@ -146,7 +161,14 @@ public final class HeapReplay {
         sites = core.sites.statistics
         eventsPerThread = (0..<core.threads.count).map { core.threads[$0].events }
         if let end = replaySummary.end?.ticks, end > figures.lastTicks { figures.lastTicks = end }
-        for (m, _) in secondsTargets where snapshots[m] == nil { take(m, ticks: figures.lastTicks, heap: core.heap) }
+        // a time after the last event but within the recording is the end's heap; past the end, no moment
+        let endNs = reader.clock.nanosecondsSinceStart(figures.lastTicks)
+        for (m, target) in secondsTargets where snapshots[m] == nil {
+            guard Int64(target) <= endNs || stoppedAtMark else {
+                throw UnknownMoment(moment: m, marks: marks.map(\.label), endsAt: Double(endNs) / 1e9)
+            }
+            take(m, ticks: figures.lastTicks, heap: core.heap)
+        }
         if pending.contains(.end) { take(.end, ticks: figures.lastTicks, heap: core.heap) }
         for m in request.moments + [request.survivorsFrom, request.survivorsUntil].compactMap({ $0 })
             where snapshots[m] == nil {

@@ -169,7 +169,7 @@ public struct RetainedReport: Encodable {
         out += t.render()
         out += "\nby root:\n"
         var r = TextTable(["retained", "blocks", "root"], rightAligned: [0, 1])
-        for x in roots { r.add([Formatting.bytes(x.retainedBytes), Formatting.count(x.retainedBlocks), "\(x.kind) \(x.name)"]) }
+        for x in roots { r.add([Formatting.bytes(x.retainedBytes), Formatting.count(x.retainedBlocks), HeapGraphAnalysis.rootLabel(kind: x.kind, name: x.name)]) }
         out += r.render()
         return out
     }

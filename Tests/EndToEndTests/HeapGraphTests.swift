@@ -316,6 +316,10 @@ import Testing
         #expect(str(tls["holder_kind"]) == "TLS")
         #expect(str(tls["holder"]) == "TLS of thread 1 \"sample-graph\" (sample-graph: graph_tls)")
         #expect(str(tls["holder_module"]) == "sample-graph")
+        // the kind is printed once: `TLS of thread 1`, not `TLS TLS of thread 1` (issue 14)
+        let text = try Toolbox.run(Toolbox.alloctrace, ["chains", trace, "--at", "roots", "--site", "make_tls"]).out
+        #expect(text.contains("\n  TLS of thread 1 \"sample-graph\" (sample-graph: graph_tls) (sample-graph)\n"), "\(text)")
+        #expect(!text.contains("TLS TLS"))
 
         let frame = try onlyHop(trace, site: "hold_in_frame")
         #expect(str(frame["holder_kind"]) == "stack")
