@@ -78,6 +78,10 @@ public final class HeapReplay {
     private var pendingByIndex: [Int: [Moment]] = [:]
     private var survivorsFromTicks: UInt64?
     private var secondsTargets: [(Moment, UInt64)] = []  // (moment, nanoseconds since start)
+    /// Marks (from the first) already moved to their heap-graph snapshot's moment.
+    private var marksWithSnapshot = 0
+    /// Moments taken at a mark (by its number) that its snapshot, when one follows, takes again.
+    private var momentsAtMark: [Int: [Moment]] = [:]
     /// The replay stopped at `request.untilMark`: the figures are those up to that mark.
     public private(set) var stoppedAtMark = false
     private struct StopAtMark: Error {}
@@ -120,6 +124,9 @@ public final class HeapReplay {
         do {
             var hookCalled = false
             replaySummary = try reader.replay(records: { record in
+                if case .heapSnapshot(.begin(let b)) = record, b.trigger == .mark || b.trigger == .outsideMark {
+                    self.markSnapshotBegan(b, &core)
+                }
                 guard !hookCalled, case .stackNodes = record else { return }
                 hookCalled = true
                 self.definitionsAvailable?(self.reader)
@@ -196,6 +203,25 @@ public final class HeapReplay {
         let index = marks.count
         for m in (pendingByLabel[label] ?? []) + (pendingByIndex[index] ?? []) where snapshots[m] == nil {
             take(m, ticks: e.ticks, heap: core.heap)
+            momentsAtMark[index, default: []].append(m)
+        }
+    }
+
+    /// A mark's heap-graph snapshot began: the mark stands for that moment from now on, so that
+    /// `marks`, `types --at` and the heap-graph commands give one set of figures for it (threads
+    /// that allocate between the mark's event and its snapshot would otherwise make two). The
+    /// marks a snapshot belongs to are those since the previous mark's snapshot (as in
+    /// HeapGraphReplay); every event before the snapshot has been applied (docs/FORMAT.md).
+    private func markSnapshotBegan(_ b: HeapSnapshotBegin, _ core: inout ReplayCore) {
+        while marksWithSnapshot < marks.count && marks[marksWithSnapshot].ticks <= b.ticks {
+            marks[marksWithSnapshot].ticks = b.ticks
+            marks[marksWithSnapshot].liveBytes = core.heap.bytes
+            marks[marksWithSnapshot].liveBlocks = core.heap.count
+            marksWithSnapshot += 1
+            for m in momentsAtMark.removeValue(forKey: marksWithSnapshot) ?? [] {
+                snapshots[m] = nil
+                take(m, ticks: b.ticks, heap: core.heap)
+            }
         }
     }
 
