@@ -35,4 +35,24 @@ import Testing
             #expect(roots[0]["fields"] as? [String] == ["samples.StalePeer.other", "samples.StalePeer.other"])
         }
     }
+
+    // Pages never touched are not read (issue 14: java -version's exit snapshot read 496 MB of a
+    // reserved heap): of a 256 MiB mapping with one page touched, the snapshot reads that page, and
+    // the block only it points to is still held by that memory.
+    @Test func untouchedPagesAreNotRead() throws {
+        let (r, trace) = try Toolbox.record(Toolbox.bin("sample-graph"), ["reserve"], in: try Toolbox.scratch("graph-precision-reserve"))
+        try #require(r.status == 0, "\(r.stderr)")
+        #expect(r.out == "graph reserve: mapped=268435456 touched=1\n")
+        let dump = try Toolbox.run(Toolbox.alloctrace, ["dump", trace]).out
+        let end = try #require(dump.split(separator: "\n").first { $0.hasPrefix("heap_snapshot end id=1 ") })
+        let scanned = try #require(end.split(separator: " ").first { $0.hasPrefix("bytes_scanned=") })
+        let bytes = try #require(Int(scanned.dropFirst("bytes_scanned=".count)))
+        #expect(bytes < 32 << 20, "\(end)")   // the mapping alone is 256 MiB; the rest of the process a few MiB
+        let c = try Toolbox.json(["chains", trace, "--at", "reserve", "--site", "reserve_block"])
+        #expect(Toolbox.int(c["matched"]) == 1 && Toolbox.int(c["reachable"]) == 1)
+        let hops = Toolbox.rows(Toolbox.rows(c, "objects").first, "hops")
+        try #require(hops.count == 1, "\(hops)")
+        #expect(str(hops[0]["holder_kind"]) == "anonymous")
+        #expect(str(hops[0]["holder"]).hasPrefix("anonymous memory 0x"))
+    }
 }

@@ -72,6 +72,8 @@ enum HeapCapture {
         writeWorld(world, stopped: stopped)
         writeTLSLayout()
         writeFrames(me: me, world: stopped ? world : nil, count: count)
+        at_touched_begin()
+        defer { at_touched_end() }
         var context = ScanContext(count: count, me: me, scanned: 0, written: 0, world: stopped ? world : nil)
         withUnsafeMutablePointer(to: &context) { ctx in
             at_run_spilled({ raw in HeapCapture.scanAll(raw!.assumingMemoryBound(to: HeapCapture.ScanContext.self)) }, ctx)
@@ -442,7 +444,13 @@ enum HeapCapture {
             var dataWords = WordWriter(part: 4, scratch: dataScratch, region: ri, start: region.start)
             var object = SwiftCollections.Object()   // the collection storage the scan is in
             while address < region.end {
-                let want = Int(min(region.end - address, UInt64(readBytes)))
+                // pages never touched read as zeros: only the span from the first touched page
+                // to the last of this chunk is read (touched_pages.c)
+                var stop: UInt64 = 0
+                let start = at_touched_span(address, address + min(region.end - address, UInt64(readBytes)), &stop)
+                if start >= stop { address = stop; continue }
+                address = start
+                let want = Int(stop - start)
                 let got = at_read_memory(address, buffer, want)
                 if got < 8 {
                     address = (address + 4096) & ~4095   // unreadable: skip the page

@@ -4,6 +4,7 @@
  *        sample-graph threads [R]  R marks (default 20, 1..1000) while threads allocate
  *        sample-graph roots        blocks held only by a register, TLS, a frame of another thread
  *        sample-graph busy [R]     R marks (default 5, 1..100) while a thread allocates without pause
+ *        sample-graph reserve      a 256 MiB writable mapping of which one page is touched
  *
  * Default mode, all on the main thread:
  *   graph_root (a static global) = A = make_a(): malloc(32), A->next (offset 8) = B = make_b():
@@ -52,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "alloctrace.h"
@@ -242,6 +244,31 @@ static int run_busy(long rounds) {
     return 0;
 }
 
+/* ---- reserve: a large writable mapping, almost all of it never touched -------------------- */
+
+/* Reserve mode: mmaps RESERVE_BYTES readable and writable (MAP_NORESERVE, as a JVM reserves its
+ * heap), stores the only pointer to a malloc(72) (site reserve_block) in the middle of it, one
+ * page touched, and marks "reserve"; then frees the block, unmaps, exit 0. The snapshot needs to
+ * read the touched page only: the block is held by that anonymous memory.
+ *   stdout: graph reserve: mapped=268435456 touched=1 */
+
+enum { RESERVE_BYTES = 256 << 20 };
+
+NOINLINE static void *reserve_block(void) { void *p = malloc(72); memset(p, 0, 72); return p; }
+
+static int run_reserve(void) {
+    void **m = mmap(NULL, RESERVE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return 1;
+    size_t middle = RESERVE_BYTES / 2 / sizeof(void *);
+    m[middle] = reserve_block();
+    scrub_stack();
+    ALLOCTRACE_MARK("reserve");
+    free(m[middle]);
+    munmap(m, RESERVE_BYTES);
+    say("graph reserve: mapped=268435456 touched=1\n");
+    return 0;
+}
+
 /* ---- roots: a register, TLS, a frame of another thread ------------------------------------ */
 
 static __thread void *graph_tls;
@@ -329,11 +356,12 @@ int main(int argc, char **argv) {
         if (rounds < 1 || rounds > 1000) { say("usage: sample-graph [threads [R]]\n"); return 2; }
         return run_threads(rounds);
     }
+    if (strcmp(argv[1], "reserve") == 0) return run_reserve();
     if (strcmp(argv[1], "busy") == 0) {
         long rounds = argc > 2 ? strtol(argv[2], NULL, 10) : 5;
-        if (rounds < 1 || rounds > 100) { say("usage: sample-graph [threads [R] | roots | busy [R]]\n"); return 2; }
+        if (rounds < 1 || rounds > 100) { say("usage: sample-graph [threads [R] | roots | busy [R] | reserve]\n"); return 2; }
         return run_busy(rounds);
     }
-    say("usage: sample-graph [threads [R] | roots | busy [R]]\n");
+    say("usage: sample-graph [threads [R] | roots | busy [R] | reserve]\n");
     return 2;
 }
