@@ -31,4 +31,20 @@ import Testing
                                           options: ["--heap-graph", "off"])
         #expect(try Toolbox.run(Toolbox.alloctrace, ["leaks", off]).stderr.contains("ALLOCTRACE_HEAP_GRAPH"))
     }
+
+    // Peak RSS says how much of it was the recorder's own memory (issue 14), and does not subtract it.
+    @Test func peakRSSSaysTheRecordersShare() throws {
+        let (r, trace) = try Toolbox.record(Toolbox.bin("samples"), ["private"], in: try Toolbox.scratch("messages-rss-share"))
+        try #require(r.status == 0)
+        let s = try Toolbox.json(["summary", trace])
+        let peak = Toolbox.int(s["peak_rss_bytes"]), own = Toolbox.int(s["peak_rss_recorder_bytes"])
+        #expect(peak > 0)
+        #expect(own > 0 && own < peak, "\(own) of \(peak)")
+        #expect(own % 4096 == 0)
+        let text = try Toolbox.run(Toolbox.alloctrace, ["summary", trace]).out
+        #expect(text.contains(" of it the recorder's buffers and tables, not subtracted)\n"), "\(text)")
+        // without an end record the share is unknown, and not guessed
+        let (_, killed) = try Toolbox.record("/bin/sh", ["-c", "kill -9 $$"], in: try Toolbox.scratch("messages-rss-killed"))
+        #expect(try Toolbox.json(["summary", killed])["peak_rss_recorder_bytes"] == nil)
+    }
 }

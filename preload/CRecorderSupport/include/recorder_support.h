@@ -366,6 +366,9 @@ static inline uint64_t at_thread_pointer(void) {
 /* Copies memory that another thread may unmap meanwhile: 0 bytes instead of a crash. */
 size_t at_read_memory(uint64_t address, void *buffer, size_t length);
 
+/* heap_scan.c: resident bytes of the recorder's own mappings (writer thread). */
+uint64_t at_own_resident_bytes(void);
+
 /* touched_pages.c: pages never touched (neither present nor swapped) are left out of the
  * heap-graph scan. at_touched_span returns the first touched page's start in [lo, hi) (hi: none
  * among those looked at, which end at *end) and sets *end to the end of the last touched one. */
