@@ -32,15 +32,36 @@ static int at_discriminator_in(const char *name, const char *end, char out[34]) 
 
 /* The symbol whose value is `offset` in the ELF file at `path` (its .symtab); 1 with the
  * discriminator in out when the symbol's name holds one. */
-static int at_discriminator_in_file(const char *path, uint64_t offset, char out[34]) {
+/* The last module file mapped: a program's private types mostly lie in one or two modules, and
+ * each type is named once, so one cached mapping saves a map per type. */
+static char at_mapped_path[AT_PATH_MAX];
+static const unsigned char *at_mapped;
+static size_t at_mapped_size;
+
+static const unsigned char *at_map_file(const char *path, size_t *size) {
+    if (at_mapped && strcmp(path, at_mapped_path) == 0) { *size = at_mapped_size; return at_mapped; }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
+    if (fd < 0) return NULL;
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) { close(fd); return 0; }
-    size_t size = (size_t)st.st_size;
-    const unsigned char *f = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr) || strlen(path) >= sizeof at_mapped_path) {
+        close(fd);
+        return NULL;
+    }
+    const unsigned char *f = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
-    if (f == MAP_FAILED) return 0;
+    if (f == MAP_FAILED) return NULL;
+    if (at_mapped) munmap((void *)at_mapped, at_mapped_size);
+    at_mapped = f;
+    at_mapped_size = (size_t)st.st_size;
+    strcpy(at_mapped_path, path);
+    *size = at_mapped_size;
+    return f;
+}
+
+static int at_discriminator_in_file(const char *path, uint64_t offset, char out[34]) {
+    size_t size = 0;
+    const unsigned char *f = at_map_file(path, &size);
+    if (!f) return 0;
     int found = 0;
     const Elf64_Ehdr *eh = (const void *)f;
     if (memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
@@ -63,7 +84,6 @@ static int at_discriminator_in_file(const char *path, uint64_t offset, char out[
             }
         }
     }
-    munmap((void *)f, size);
     return found;
 }
 
