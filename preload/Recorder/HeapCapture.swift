@@ -430,6 +430,8 @@ enum HeapCapture {
         let world = ctx.pointee.world
         if let w = world { writeRegisters(w, nTargets) }
         SwiftCollections.prepare()
+        let (metaLo, metaHi) = SwiftCollections.bounds
+        let metaSpan = metaHi &- metaLo
         for ri in 0..<count {
             let region = regions[ri]
             var address = region.start
@@ -464,11 +466,12 @@ enum HeapCapture {
                     let at = address + UInt64(w * 8)
                     if at &- deadLo < deadHi &- deadLo || at &- ownLo < ownHi &- ownLo { continue }
                     if blocksHere {
-                        if at >= object.end && at & 15 == 0 {
+                        // a collection's metadata word starts precise scanning of its object
+                        if at >= object.end && at & 15 == 0 && v &- metaLo <= metaSpan {
                             let facts = SwiftCollections.lookup(v)
                             if facts != 0 { object.begin(at, facts, reader) }
                         }
-                        if !object.keeps(at, reader) { continue }
+                        if at < object.end && !object.keeps(at, reader) { continue }
                     }
                     if v >= lowest && v < highest && inRanges(v, targets, nTargets) {
                         heapWords.add(at, v)
