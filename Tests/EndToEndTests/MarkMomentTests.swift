@@ -20,9 +20,11 @@ import Testing
             #expect(Toolbox.int(t["live_bytes"]) == Toolbox.int(mark["live_bytes"]), "mark #\(i + 1)")
             let l = try Toolbox.json(["leaks", trace, "--at", "#\(i + 1)"])
             #expect(Toolbox.int(l["live_blocks"]) == Toolbox.int(mark["live_blocks"]), "mark #\(i + 1)")
-            // the thread keeps allocating: every mark sees more blocks than the one before
-            #expect(Toolbox.int(mark["live_blocks"]) > previous)
+            // the thread only allocates: no mark sees fewer blocks than the one before (as many when
+            // a loaded machine did not run it in between)
+            #expect(Toolbox.int(mark["live_blocks"]) >= previous)
             previous = Toolbox.int(mark["live_blocks"])
         }
+        #expect(Toolbox.int(marks.last?["live_blocks"]) > Toolbox.int(marks.first?["live_blocks"]))
     }
 }

@@ -45,6 +45,8 @@ enum SwiftCollections {
             sorted = s.assumingMemoryBound(to: UInt64.self)
         }
         guard notedCount < capacity else { return }
+        // a fork child names every type again
+        for i in 0..<notedCount where noted[i * 2] == meta { return }
         var first: UInt64 = 0, second: UInt64 = 0
         if kind != .string {
             guard let a = genericArgumentStride(meta, 0), a < 1 << 24 else { return }
