@@ -26,6 +26,9 @@ public struct HeapSnapshotInfo: Sendable {
 /// Why no graph could be built for a moment.
 public enum HeapGraphError: Error, CustomStringConvertible {
     case noSnapshots
+    /// No snapshot, and the trace has no `end` record: the program died before it exited (SIGKILL,
+    /// a crash the recorder could not see), so the exit's snapshot was never taken.
+    case diedBeforeExit
     case unsupportedMoment(Moment)
     case unknownMark(Moment, marks: [String])
     case noSnapshotAtMark(Moment, label: String, snapshotMarks: [String])
@@ -34,6 +37,9 @@ public enum HeapGraphError: Error, CustomStringConvertible {
         switch self {
         case .noSnapshots:
             return "the trace has no heap-graph snapshot; record with ALLOCTRACE_HEAP_GRAPH=marks,exit (the default)"
+        case .diedBeforeExit:
+            return "the trace has no heap-graph snapshot: the program died before it exited (no end record: SIGKILL?),"
+                + " so no exit snapshot was taken; for one while it runs: alloctrace_mark or `alloctrace mark PID`"
         case .unsupportedMoment(let m):
             return "heap-graph snapshots are taken at marks and at exit: --at takes a mark's label, #N or end, not \(m)"
         case let .unknownMark(m, marks):
@@ -138,7 +144,9 @@ public final class HeapGraphReplay {
             build(c, blocks, end)
         }
         if graph == nil {
-            if snapshots.isEmpty && collecting == nil { throw HeapGraphError.noSnapshots }
+            if snapshots.isEmpty && collecting == nil {
+                throw replaySummary?.complete == false ? HeapGraphError.diedBeforeExit : HeapGraphError.noSnapshots
+            }
             switch moment {
             case .mark(let label):
                 guard let i = marks.firstIndex(where: { $0.label == label }) else {

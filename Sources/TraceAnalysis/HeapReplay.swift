@@ -25,7 +25,22 @@ public struct ReplayRequest: Sendable {
 public struct UnknownMoment: Error, CustomStringConvertible {
     public let moment: Moment
     public let marks: [String]
+    /// For a time past the end: seconds from the recording's start to its end.
+    public var endsAt: Double? = nil
+
+    public init(moment: Moment, marks: [String], endsAt: Double? = nil) {
+        self.moment = moment
+        self.marks = marks
+        self.endsAt = endsAt
+    }
+
     public var description: String {
+        if let endsAt, case .seconds(let s) = moment {
+            let asked = s == s.rounded() && abs(s) < 1e15 ? "\(Int(s))" : "\(s)"
+            let ms = Int((endsAt * 1000).rounded())
+            let end = "\(ms / 1000)." + String(String(1000 + ms % 1000).dropFirst())
+            return "no moment \(asked) s in the trace: it ends at \(end) s"
+        }
         let known = marks.isEmpty ? "the trace has no marks" : "its marks are: " + marks.map { "\"\($0)\"" }.joined(separator: ", ")
         return "no \(moment) in the trace; \(known)"
     }
@@ -63,6 +78,10 @@ public final class HeapReplay {
     private var pendingByIndex: [Int: [Moment]] = [:]
     private var survivorsFromTicks: UInt64?
     private var secondsTargets: [(Moment, UInt64)] = []  // (moment, nanoseconds since start)
+    /// Marks (from the first) already moved to their heap-graph snapshot's moment.
+    private var marksWithSnapshot = 0
+    /// Moments taken at a mark (by its number) that its snapshot, when one follows, takes again.
+    private var momentsAtMark: [Int: [Moment]] = [:]
     /// The replay stopped at `request.untilMark`: the figures are those up to that mark.
     public private(set) var stoppedAtMark = false
     private struct StopAtMark: Error {}
@@ -105,6 +124,9 @@ public final class HeapReplay {
         do {
             var hookCalled = false
             replaySummary = try reader.replay(records: { record in
+                if case .heapSnapshot(.begin(let b)) = record, b.trigger == .mark || b.trigger == .outsideMark {
+                    self.markSnapshotBegan(b, &core)
+                }
                 guard !hookCalled, case .stackNodes = record else { return }
                 hookCalled = true
                 self.definitionsAvailable?(self.reader)
@@ -146,7 +168,14 @@ public final class HeapReplay {
         sites = core.sites.statistics
         eventsPerThread = (0..<core.threads.count).map { core.threads[$0].events }
         if let end = replaySummary.end?.ticks, end > figures.lastTicks { figures.lastTicks = end }
-        for (m, _) in secondsTargets where snapshots[m] == nil { take(m, ticks: figures.lastTicks, heap: core.heap) }
+        // a time after the last event but within the recording is the end's heap; past the end, no moment
+        let endNs = reader.clock.nanosecondsSinceStart(figures.lastTicks)
+        for (m, target) in secondsTargets where snapshots[m] == nil {
+            guard Int64(target) <= endNs || stoppedAtMark else {
+                throw UnknownMoment(moment: m, marks: marks.map(\.label), endsAt: Double(endNs) / 1e9)
+            }
+            take(m, ticks: figures.lastTicks, heap: core.heap)
+        }
         if pending.contains(.end) { take(.end, ticks: figures.lastTicks, heap: core.heap) }
         for m in request.moments + [request.survivorsFrom, request.survivorsUntil].compactMap({ $0 })
             where snapshots[m] == nil {
@@ -174,6 +203,25 @@ public final class HeapReplay {
         let index = marks.count
         for m in (pendingByLabel[label] ?? []) + (pendingByIndex[index] ?? []) where snapshots[m] == nil {
             take(m, ticks: e.ticks, heap: core.heap)
+            momentsAtMark[index, default: []].append(m)
+        }
+    }
+
+    /// A mark's heap-graph snapshot began: the mark stands for that moment from now on, so that
+    /// `marks`, `types --at` and the heap-graph commands give one set of figures for it (threads
+    /// that allocate between the mark's event and its snapshot would otherwise make two). The
+    /// marks a snapshot belongs to are those since the previous mark's snapshot (as in
+    /// HeapGraphReplay); every event before the snapshot has been applied (docs/FORMAT.md).
+    private func markSnapshotBegan(_ b: HeapSnapshotBegin, _ core: inout ReplayCore) {
+        while marksWithSnapshot < marks.count && marks[marksWithSnapshot].ticks <= b.ticks {
+            marks[marksWithSnapshot].ticks = b.ticks
+            marks[marksWithSnapshot].liveBytes = core.heap.bytes
+            marks[marksWithSnapshot].liveBlocks = core.heap.count
+            marksWithSnapshot += 1
+            for m in momentsAtMark.removeValue(forKey: marksWithSnapshot) ?? [] {
+                snapshots[m] = nil
+                take(m, ticks: b.ticks, heap: core.heap)
+            }
         }
     }
 

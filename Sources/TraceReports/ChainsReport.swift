@@ -227,7 +227,7 @@ public struct ChainsReport: Encodable {
                         out += "  ... \(Formatting.count(o.hopsElided)) more references ...\n"
                     }
                     if i == 0 {
-                        out += "  \(h.holderKind) \(h.holder)" + (h.holderModule.map { " (\($0))" } ?? "") + "\n"
+                        out += "  " + HeapGraphAnalysis.rootLabel(kind: h.holderKind, name: h.holder) + (h.holderModule.map { " (\($0))" } ?? "") + "\n"
                     } else {
                         let via = HeapGraphAnalysis.fieldSuffix(h.field).trimmingPrefixSpace
                         let own = h.ownership == "strong" || h.ownership == "plain" ? "" : " (\(h.ownership))"

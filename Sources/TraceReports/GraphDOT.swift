@@ -48,7 +48,7 @@ public enum GraphDOT {
             let name = a.rootName(root)
             let rootID = "r\(root.kind.rawValue)_\(String(root.address, radix: 16))_\(root.thread + 1)"
             if roots.insert(rootID).inserted {
-                out += "  \(rootID) [shape=ellipse, fillcolor=\"#9fd3ff\", label=\(quote("\(name.kind) \(name.name)"))];\n"
+                out += "  \(rootID) [shape=ellipse, fillcolor=\"#9fd3ff\", label=\(quote(name.label))];\n"
             }
             let first = path.edges.first?.source ?? path.node
             node(first)

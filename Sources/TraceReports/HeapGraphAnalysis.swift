@@ -147,6 +147,15 @@ public final class HeapGraphAnalysis {
         public var name: String
         /// For a global: its module's file name.
         public var module: String?
+
+        /// The kind and the name as printed: the kind once (`TLS of thread 5`, not `TLS TLS of thread 5`).
+        public var label: String { HeapGraphAnalysis.rootLabel(kind: kind, name: name) }
+    }
+
+    /// A root's kind and name as printed: names that already start with their kind (`stack of ...`,
+    /// `TLS of ...`, `anonymous memory ...`) are not prefixed again.
+    public static func rootLabel(kind: String, name: String) -> String {
+        name.hasPrefix(kind + " ") ? name : kind + " " + name
     }
 
     private var rootNames: [UInt64: RootName] = [:]

@@ -119,17 +119,19 @@ public struct RetainedReport: Encodable {
         }
         for i in n..<(virtualRoot + 1) { blocks[i] -= 1 }
 
+        var group = a.groupOf
+        group += [Int32](repeating: -1, count: rootList.count + 2)
+        let topmost = GraphAlgorithms.topmostOfGroup(idom: idom, order: order, group: group)
+
+        // objects that no other object of their type dominates: a list (a free list) shows its
+        // head, not every node in turn, each retaining one block less than the one before
         let reachable = a.reachable
-        var nodes = Array(0..<n)
+        var nodes = (0..<n).filter { topmost[$0] }
         nodes.sort { (retained[$0], $1) > (retained[$1], $0) }
         objects = nodes.prefix(max(limit, 0)).map { v in
             Object(address: HeapGraphAnalysis.hex(g.addresses[v]), type: a.typeName(v), size: g.sizes[v],
                    retainedBytes: retained[v], retainedBlocks: blocks[v], site: a.site(v), reachable: reachable[v])
         }
-
-        var group = a.groupOf
-        group += [Int32](repeating: -1, count: rootList.count + 2)
-        let topmost = GraphAlgorithms.topmostOfGroup(idom: idom, order: order, group: group)
         var rows = a.groupNames.map { TypeRow(name: $0, count: 0, bytes: 0, retainedBytes: 0, retainedBlocks: 0) }
         for v in 0..<n {
             let gi = Int(group[v])
@@ -156,7 +158,7 @@ public struct RetainedReport: Encodable {
     public func text() -> String {
         var out = "retained sizes at \(at) (snapshot \(snapshot), \(Formatting.seconds(Double(timeNs) / 1e9))): "
             + "\(Formatting.count(liveBlocks)) live blocks, \(Formatting.bytes(liveBytes))\n"
-        out += "\nobjects, largest first:\n"
+        out += "\nobjects, largest first (none that another object of its type dominates):\n"
         var o = TextTable(["retained", "blocks", "size", "object", "allocated in"], rightAligned: [0, 1, 2])
         for x in objects {
             o.add([Formatting.bytes(x.retainedBytes), Formatting.count(x.retainedBlocks), Formatting.bytes(x.size),
@@ -169,7 +171,7 @@ public struct RetainedReport: Encodable {
         out += t.render()
         out += "\nby root:\n"
         var r = TextTable(["retained", "blocks", "root"], rightAligned: [0, 1])
-        for x in roots { r.add([Formatting.bytes(x.retainedBytes), Formatting.count(x.retainedBlocks), "\(x.kind) \(x.name)"]) }
+        for x in roots { r.add([Formatting.bytes(x.retainedBytes), Formatting.count(x.retainedBlocks), HeapGraphAnalysis.rootLabel(kind: x.kind, name: x.name)]) }
         out += r.render()
         return out
     }

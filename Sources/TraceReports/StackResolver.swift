@@ -116,24 +116,11 @@ public final class StackResolver {
         return StackResolver.describe(f)
     }
 
-    /// C++ names without template arguments and parameter lists
-    /// (`swift::ConcurrentReadableHashMap::resize`); Swift and C names as they are.
+    /// C++ names without return type, template arguments and parameter lists
+    /// (`swift::ConcurrentReadableHashMap::resize`, Demangler.shortCxxName); Swift and C names as they are.
     public static func shortName(_ f: Frame) -> String {
         guard f.rawName?.hasPrefix("_Z") == true else { return f.function }
-        var out = ""
-        var angle = 0, paren = 0
-        var name = f.function
-        for prefix in ["void ", "bool ", "int "] where name.hasPrefix(prefix) { name.removeFirst(prefix.count) }
-        for c in name {
-            switch c {
-            case "<": angle += 1
-            case ">": if angle > 0 { angle -= 1 }
-            case "(": paren += 1
-            case ")": if paren > 0 { paren -= 1 }
-            default: if angle == 0 && paren == 0 { out.append(c) }
-            }
-        }
-        return out.isEmpty ? f.function : out
+        return Demangler.shortCxxName(f.function)
     }
 
     /// A frame's name in a flame graph or collapsed stacks: its short name, and for a Python frame

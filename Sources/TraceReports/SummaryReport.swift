@@ -58,6 +58,9 @@ public struct SummaryReport: Encodable {
     public var temporaryAllocations: UInt64
     public var peakRssBytes: UInt64
     public var peakRssTimeNs: Int64
+    /// How much of the peak RSS was the recorder's own memory (its buffers and tables, resident
+    /// at that sample); nil when the trace does not say (no end record, an older recorder).
+    public var peakRssRecorderBytes: UInt64?
     public var threads: Int
     public var marks: Int
     public var swiftTypeCapture: String
@@ -77,6 +80,7 @@ public struct SummaryReport: Encodable {
         case peakHeapBlocks = "peak_heap_blocks", leakedBytes = "leaked_bytes", leakedBlocks = "leaked_blocks"
         case temporaryAllocations = "temporary_allocations", peakRssBytes = "peak_rss_bytes"
         case peakRssTimeNs = "peak_rss_time_ns", swiftTypeCapture = "swift_type_capture"
+        case peakRssRecorderBytes = "peak_rss_recorder_bytes"
         case topPeakSites = "top_peak_sites", topLeakedSites = "top_leaked_sites"
     }
 
@@ -110,6 +114,10 @@ public struct SummaryReport: Encodable {
         temporaryAllocations = f.temporaryAllocations
         peakRssBytes = f.peakRSSBytes
         peakRssTimeNs = f.peakRSSBytes > 0 ? replay.nanoseconds(f.peakRSSTicks) : 0
+        // the recorder's figure belongs to the same sample only when both saw the same peak
+        if let end = replay.replaySummary.end, let own = end.recorderRSSAtPeak, end.peakRSSBytes == f.peakRSSBytes {
+            peakRssRecorderBytes = own
+        }
         threads = replay.threadCount
         marks = f.marks
         swiftTypeCapture = r.process?.swiftTypeCapture?.name ?? "unknown"
@@ -157,7 +165,11 @@ public struct SummaryReport: Encodable {
         if unmatchedFrees > 0 { o += "frees of earlier blocks: \(Formatting.count(unmatchedFrees)) (allocated before recording began)\n" }
         o += "bytes allocated:        \(Formatting.bytes(bytesAllocated)) (\(Formatting.count(bytesAllocated)) B)\n"
         o += "peak heap:              \(Formatting.bytes(peakHeapBytes)) (\(Formatting.count(peakHeapBytes)) B in \(Formatting.count(peakHeapBlocks)) blocks) at \(Formatting.seconds(Double(peakHeapTimeNs) / 1e9))\n"
-        o += "peak RSS:               \(Formatting.bytes(peakRssBytes)) at \(Formatting.seconds(Double(peakRssTimeNs) / 1e9))\n"
+        o += "peak RSS:               \(Formatting.bytes(peakRssBytes)) at \(Formatting.seconds(Double(peakRssTimeNs) / 1e9))"
+        if let own = peakRssRecorderBytes {
+            o += " (\(Formatting.bytes(own)) of it the recorder's buffers and tables, not subtracted)"
+        }
+        o += "\n"
         o += "not freed at the end:   \(Formatting.bytes(leakedBytes)) (\(Formatting.count(leakedBytes)) B) in \(Formatting.count(leakedBlocks)) blocks\n"
         o += "temporary allocations:  \(Formatting.count(temporaryAllocations))\n"
         o += "threads:                \(threads)\n"

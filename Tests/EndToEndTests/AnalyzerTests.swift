@@ -76,6 +76,10 @@ import Testing
         for row in rows(t, "rows") { live[row["name"] as! String] = (int(row["count"]), int(row["bytes"])) }
         #expect(live["(anonymous namespace)::Circle"]?.0 == 3 && live["(anonymous namespace)::Circle"]?.1 == 48)
         #expect(live["(anonymous namespace)::Square"]?.0 == 2 && live["(anonymous namespace)::Square"]?.1 == 32)
+        // frames of functions in the anonymous namespace keep it (issue 14: `::thrower`)
+        let top = try Toolbox.run(Toolbox.alloctrace, ["top", trace]).out
+        #expect(top.contains("      (anonymous namespace)::thrower at samples/c/cxx/main.cpp:"), "\(top)")
+        #expect(!top.contains(" ::thrower"))
     }
 
     @Test func growthSitesNameWhereSurvivorsWereAllocated() throws {

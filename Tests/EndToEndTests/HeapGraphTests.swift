@@ -146,6 +146,8 @@ import Testing
         #expect(str(first["type"]) == "samples.ListNode")
         #expect(int(first["retained_bytes"]) == 32_000 && int(first["retained_blocks"]) == 1000)
         #expect(int(first["size"]) == 32)
+        // the list is one row, its head: not its next nodes, each retaining one block less (issue 14)
+        #expect(rows(r, "objects").filter { str($0["type"]) == "samples.ListNode" }.count == 1)
         let list = rows(r, "types").first { str($0["name"]) == "samples.ListNode" }
         #expect(int(list?["count"]) == 1000 && int(list?["retained_bytes"]) == 32_000)
         let head = rows(r, "roots").first { str($0["name"]) == "samples.graphHead" }
@@ -316,6 +318,10 @@ import Testing
         #expect(str(tls["holder_kind"]) == "TLS")
         #expect(str(tls["holder"]) == "TLS of thread 1 \"sample-graph\" (sample-graph: graph_tls)")
         #expect(str(tls["holder_module"]) == "sample-graph")
+        // the kind is printed once: `TLS of thread 1`, not `TLS TLS of thread 1` (issue 14)
+        let text = try Toolbox.run(Toolbox.alloctrace, ["chains", trace, "--at", "roots", "--site", "make_tls"]).out
+        #expect(text.contains("\n  TLS of thread 1 \"sample-graph\" (sample-graph: graph_tls) (sample-graph)\n"), "\(text)")
+        #expect(!text.contains("TLS TLS"))
 
         let frame = try onlyHop(trace, site: "hold_in_frame")
         #expect(str(frame["holder_kind"]) == "stack")

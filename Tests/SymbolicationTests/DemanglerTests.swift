@@ -101,4 +101,27 @@ final class DemanglerTests: XCTestCase {
             XCTAssertEqual(Demangler.simplify(fullSwiftName: full), Demangler.demangle(raw), raw)
         }
     }
+
+    /// The short C++ names of frames and sites (issue 14: `node::::PlatformWorkerThread` lost its
+    /// `(anonymous namespace)`).
+    func testShortCxxNames() {
+        let expected: [(String, String)] = [
+            ("_ZN4node12_GLOBAL__N_120PlatformWorkerThreadEPv", "node::(anonymous namespace)::PlatformWorkerThread"),
+            ("_ZN12_GLOBAL__N_17throwerEi", "(anonymous namespace)::thrower"),
+            ("_ZNSt15__new_allocatorIiE8allocateEmPKv", "std::__new_allocator::allocate"),
+            ("_ZN5swift25ConcurrentReadableHashMapIiE6resizeEv", "swift::ConcurrentReadableHashMap::resize"),
+            ("_ZNKSt6vectorIiSaIiEE4sizeEv", "std::vector::size"),
+            ("_ZStlsISt11char_traitsIcEERSt13basic_ostreamIcT_ES5_PKc", "std::operator<<"),
+            ("_ZZ4mainENKUliE_clEi", "main::{lambda#1}::operator()"),
+            ("_Znwm", "operator new"),
+            ("_ZdlPvm", "operator delete"),
+            ("_ZdaPv", "operator delete[]"),
+            ("_ZNK3FoocvbEv", "Foo::operator bool"),
+            ("_ZN3FooixEi", "Foo::operator[]"),
+        ]
+        for (raw, short) in expected {
+            let full = Demangler.demangle(raw)
+            XCTAssertEqual(Demangler.shortCxxName(full), short, full)
+        }
+    }
 }

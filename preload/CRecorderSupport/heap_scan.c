@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -250,4 +251,22 @@ __attribute__((noinline)) void at_run_spilled(void (*body)(void *), void *contex
     __builtin_unwind_init();
     body(context);
     __asm__ __volatile__("" ::: "memory");
+}
+
+/* Bytes of the recorder's own mappings (at_map) that are resident: its share of the process's
+ * RSS, for the `end` record (docs/FORMAT.md). Writer thread only: mincore over each mapping. */
+uint64_t at_own_resident_bytes(void) {
+    static unsigned char vec[4096];
+    uint32_t count = __atomic_load_n(&at_own_count, __ATOMIC_ACQUIRE);
+    if (count > AT_OWN_MAX) count = AT_OWN_MAX;
+    uint64_t pages = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        for (uint64_t a = at_own_lo[i] & ~4095ull; a < at_own_hi[i]; a += sizeof vec * 4096ull) {
+            uint64_t len = at_own_hi[i] - a;
+            if (len > sizeof vec * 4096ull) len = sizeof vec * 4096ull;
+            if (mincore((void *)(uintptr_t)a, (size_t)len, vec) != 0) break;
+            for (uint64_t k = 0; k < (len + 4095) / 4096; k++) pages += vec[k] & 1;
+        }
+    }
+    return pages * 4096;
 }

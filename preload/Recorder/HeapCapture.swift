@@ -72,6 +72,8 @@ enum HeapCapture {
         writeWorld(world, stopped: stopped)
         writeTLSLayout()
         writeFrames(me: me, world: stopped ? world : nil, count: count)
+        at_touched_begin()
+        defer { at_touched_end() }
         var context = ScanContext(count: count, me: me, scanned: 0, written: 0, world: stopped ? world : nil)
         withUnsafeMutablePointer(to: &context) { ctx in
             at_run_spilled({ raw in HeapCapture.scanAll(raw!.assumingMemoryBound(to: HeapCapture.ScanContext.self)) }, ctx)
@@ -427,6 +429,9 @@ enum HeapCapture {
         let sp = at_stack_pointer()
         let world = ctx.pointee.world
         if let w = world { writeRegisters(w, nTargets) }
+        SwiftCollections.prepare()
+        let (metaLo, metaHi) = SwiftCollections.bounds
+        let metaSpan = metaHi &- metaLo
         for ri in 0..<count {
             let region = regions[ri]
             var address = region.start
@@ -439,8 +444,15 @@ enum HeapCapture {
             let ownHi = ownLo != 0 ? ownLo &+ ownTLSSize : 0
             var heapWords = WordWriter(part: 2, scratch: Writer.scratch, region: ri, start: region.start)
             var dataWords = WordWriter(part: 4, scratch: dataScratch, region: ri, start: region.start)
+            var object = SwiftCollections.Object()   // the collection storage the scan is in
             while address < region.end {
-                let want = Int(min(region.end - address, UInt64(readBytes)))
+                // pages never touched read as zeros: only the span from the first touched page
+                // to the last of this chunk is read (touched_pages.c)
+                var stop: UInt64 = 0
+                let start = at_touched_span(address, address + min(region.end - address, UInt64(readBytes)), &stop)
+                if start >= stop { address = stop; continue }
+                address = start
+                let want = Int(stop - start)
                 let got = at_read_memory(address, buffer, want)
                 if got < 8 {
                     address = (address + 4096) & ~4095   // unreadable: skip the page
@@ -448,10 +460,19 @@ enum HeapCapture {
                 }
                 let words = got / 8
                 ctx.pointee.scanned &+= UInt64(words * 8)
+                let reader = SwiftCollections.Reader(buffer: buffer, start: address, words: words)
                 for w in 0..<words {
                     let v = buffer[w]
                     let at = address + UInt64(w * 8)
                     if at &- deadLo < deadHi &- deadLo || at &- ownLo < ownHi &- ownLo { continue }
+                    if blocksHere {
+                        // a collection's metadata word starts precise scanning of its object
+                        if at >= object.end && at & 15 == 0 && v &- metaLo <= metaSpan {
+                            let facts = SwiftCollections.lookup(v)
+                            if facts != 0 { object.begin(at, facts, reader) }
+                        }
+                        if at < object.end && !object.keeps(at, reader) { continue }
+                    }
                     if v >= lowest && v < highest && inRanges(v, targets, nTargets) {
                         heapWords.add(at, v)
                     } else if blocksHere && at & dataAlignment == 0 && nData > 0 && inRanges(v, dataTargets, nData) {

@@ -26,6 +26,7 @@ enum TypeNames {
         if length == 0 || (length >= 3 && name[0] == 0x3C && name[1] == 0x3C && name[2] == 0x3C) {
             return r.staticString("(heap object)")
         }
-        r.bytes(name, length)
+        SwiftCollections.note(metadata, name: name, length: length)
+        PrivateTypeNames.append(name, length, to: &r)
     }
 }

@@ -19,6 +19,9 @@ enum Writer {
     nonisolated(unsafe) static var recorderChunk: UnsafeMutablePointer<UInt8>! = nil
     nonisolated(unsafe) static var lastFlushNs: UInt64 = 0
     nonisolated(unsafe) static var lastRssNs: UInt64 = 0
+    /// The highest RSS sample so far, and the recorder's own resident bytes at it (`end` record).
+    nonisolated(unsafe) static var peakRss: UInt64 = 0
+    nonisolated(unsafe) static var ownRssAtPeak: UInt64 = 0
     nonisolated(unsafe) static var lastSyncNs: UInt64 = 0
     nonisolated(unsafe) static var recorderTicks: UInt64 = 0
     nonisolated(unsafe) static var marksWritten: UInt32 = 0
@@ -63,6 +66,8 @@ enum Writer {
         let now = at_monotonic_ns()
         lastFlushNs = now
         lastRssNs = 0
+        peakRss = 0
+        ownRssAtPeak = 0
         lastSyncNs = 0          // the first round runs at once: an RSS sample near the start
         recorderTicks = G.pointee.start_ticks
         return !failed
@@ -375,6 +380,11 @@ enum Writer {
         if nowNs &- lastRssNs >= UInt64(G.pointee.rss_ms) * 1_000_000 || lastRssNs == 0 {
             let rss = at_rss_bytes()
             recorderEvent(.rss, ticks: at_ticks(), value: rss, label: nil, labelLength: 0)
+            // the first sample as high as the peak is the analyzer's peak too
+            if rss > peakRss {
+                peakRss = rss
+                ownRssAtPeak = at_own_resident_bytes()
+            }
             lastRssNs = nowNs
         }
     }
@@ -404,6 +414,8 @@ enum Writer {
         r.signed(Int64(status))
         r.varint(eventBytes)
         r.varint(at_load64(&G.pointee.events_dropped))
+        r.varint(peakRss)
+        r.varint(ownRssAtPeak)
         emit(.end, r)
         compress(nil, 0, ZSTD_e_end)
     }

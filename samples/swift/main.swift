@@ -5,6 +5,8 @@
 //        samples cache [N]            N Cache.insert calls (default 1000)          (Cache.swift)
 //        samples graph [N]            N leaked retain cycles, a list, a dictionary  (Graph.swift)
 //        samples live                 steps driven by stdin, to inspect while it runs (Live.swift)
+//        samples stale [N]            N leaked cycles held only by emptied capacity (Stale.swift)
+//        samples private              private classes, named the same in every run (Private.swift)
 //
 // Each scenario documents its exact instance counts per class at the top of its file. The module is
 // named `samples`, so the classes are `samples.Node`, `samples.Leaf`, `samples.Cache`, `samples.Entry`
@@ -18,7 +20,7 @@ import Musl
 
 /// Prints the usage on stderr and exits with status 2.
 func usage() -> Never {
-    let message = "usage: samples objects [N] [M] | samples marks | samples cache [N] | samples graph [N] | samples live\n"
+    let message = "usage: samples objects [N] [M] | samples marks | samples cache [N] | samples graph [N] | samples live | samples stale [N] | samples private\n"
     _ = message.withCString { write(2, $0, strlen($0)) }
     exit(2)
 }
@@ -43,6 +45,10 @@ case "graph":
     runGraph(cycles: countArgument(2, default: 10))
 case "live":
     runLive()
+case "private":
+    runPrivate()
+case "stale":
+    runStale(cycles: countArgument(2, default: 100))
 default:
     usage()
 }

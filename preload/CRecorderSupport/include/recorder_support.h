@@ -365,6 +365,21 @@ static inline uint64_t at_thread_pointer(void) {
 }
 /* Copies memory that another thread may unmap meanwhile: 0 bytes instead of a crash. */
 size_t at_read_memory(uint64_t address, void *buffer, size_t length);
+
+/* heap_scan.c: resident bytes of the recorder's own mappings (writer thread). */
+uint64_t at_own_resident_bytes(void);
+
+/* touched_pages.c: pages never touched (neither present nor swapped) are left out of the
+ * heap-graph scan. at_touched_span returns the first touched page's start in [lo, hi) (hi: none
+ * among those looked at, which end at *end) and sets *end to the end of the last touched one. */
+void at_touched_begin(void);
+void at_touched_end(void);
+uint64_t at_touched_span(uint64_t lo, uint64_t hi, uint64_t *end);
+
+/* private_names.c: the private discriminator ("_" + 32 hex digits, in out) of the anonymous
+ * context descriptor at `address`, from the local symbols of the module it lies in; 1 when found.
+ * module_id / module_offset say where the address lies (0: in no module). Writer thread only. */
+int at_private_discriminator(uint64_t address, char out[34], uint32_t *module_id, uint64_t *module_offset);
 /* Records the calling thread's stack mapping in its slot (registration; may allocate). */
 /* thread_stack.c: the calling thread's stack bounds (0 while unknown) */
 void at_find_getattr(void);

@@ -3,6 +3,8 @@
  * Usage: sample-graph              the two-hop chain and the overwritten pointer (below)
  *        sample-graph threads [R]  R marks (default 20, 1..1000) while threads allocate
  *        sample-graph roots        blocks held only by a register, TLS, a frame of another thread
+ *        sample-graph busy [R]     R marks (default 5, 1..100) while a thread allocates without pause
+ *        sample-graph reserve      a 256 MiB writable mapping of which one page is touched
  *
  * Default mode, all on the main thread:
  *   graph_root (a static global) = A = make_a(): malloc(32), A->next (offset 8) = B = make_b():
@@ -51,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "alloctrace.h"
@@ -195,6 +198,77 @@ static int run_threads(long rounds) {
     return 0;
 }
 
+/* ---- busy: marks while a thread allocates without a pause --------------------------------- */
+
+/* Busy mode: thread "graph-busy" mallocs 16-byte blocks (site busy_alloc) into a list as fast as it
+ * can, up to BUSY_CAP blocks, until the main thread has made R marks "busy" (1 ms apart, after the
+ * first block); then all are freed. Between a mark's event and its heap snapshot the thread keeps
+ * allocating, so the live heap at the mark's event and at its snapshot differ: what a mark's
+ * figures are (one moment for `marks` and `types --at`) is what this mode checks.
+ *   stdout: graph busy: rounds=R */
+
+enum { BUSY_CAP = 1 << 20 };
+static volatile int busy_started, busy_stop;
+
+NOINLINE static void **busy_alloc(void) { return malloc(16); }
+
+static void *busy(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "graph-busy");
+    void **head = NULL;
+    long n = 0;
+    while (!__atomic_load_n(&busy_stop, __ATOMIC_ACQUIRE) && n < BUSY_CAP) {
+        void **p = busy_alloc();
+        *p = head;
+        head = p;
+        n++;
+        if (n == 1) __atomic_store_n(&busy_started, 1, __ATOMIC_RELEASE);
+    }
+    while (head) { void **next = *head; free(head); head = next; }
+    return NULL;
+}
+
+static int run_busy(long rounds) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, busy, NULL) != 0) return 1;
+    while (!__atomic_load_n(&busy_started, __ATOMIC_ACQUIRE)) usleep(100);
+    for (long r = 0; r < rounds; r++) {
+        ALLOCTRACE_MARK("busy");
+        usleep(1000);
+    }
+    __atomic_store_n(&busy_stop, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    char line[64];
+    snprintf(line, sizeof line, "graph busy: rounds=%ld\n", rounds);
+    say(line);
+    return 0;
+}
+
+/* ---- reserve: a large writable mapping, almost all of it never touched -------------------- */
+
+/* Reserve mode: mmaps RESERVE_BYTES readable and writable (MAP_NORESERVE, as a JVM reserves its
+ * heap), stores the only pointer to a malloc(72) (site reserve_block) in the middle of it, one
+ * page touched, and marks "reserve"; then frees the block, unmaps, exit 0. The snapshot needs to
+ * read the touched page only: the block is held by that anonymous memory.
+ *   stdout: graph reserve: mapped=268435456 touched=1 */
+
+enum { RESERVE_BYTES = 256 << 20 };
+
+NOINLINE static void *reserve_block(void) { void *p = malloc(72); memset(p, 0, 72); return p; }
+
+static int run_reserve(void) {
+    void **m = mmap(NULL, RESERVE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return 1;
+    size_t middle = RESERVE_BYTES / 2 / sizeof(void *);
+    m[middle] = reserve_block();
+    scrub_stack();
+    ALLOCTRACE_MARK("reserve");
+    free(m[middle]);
+    munmap(m, RESERVE_BYTES);
+    say("graph reserve: mapped=268435456 touched=1\n");
+    return 0;
+}
+
 /* ---- roots: a register, TLS, a frame of another thread ------------------------------------ */
 
 static __thread void *graph_tls;
@@ -282,6 +356,12 @@ int main(int argc, char **argv) {
         if (rounds < 1 || rounds > 1000) { say("usage: sample-graph [threads [R]]\n"); return 2; }
         return run_threads(rounds);
     }
-    say("usage: sample-graph [threads [R] | roots]\n");
+    if (strcmp(argv[1], "reserve") == 0) return run_reserve();
+    if (strcmp(argv[1], "busy") == 0) {
+        long rounds = argc > 2 ? strtol(argv[2], NULL, 10) : 5;
+        if (rounds < 1 || rounds > 100) { say("usage: sample-graph [threads [R] | roots | busy [R] | reserve]\n"); return 2; }
+        return run_busy(rounds);
+    }
+    say("usage: sample-graph [threads [R] | roots | busy [R] | reserve]\n");
     return 2;
 }
