@@ -148,6 +148,10 @@ extension TraceReader {
             let i = try TraceInterpreter.parse(&c)
             interpreter = i
             return .interpreter(i)
+        case .sampling:
+            let rate = try TraceSampling.parse(&c)
+            sampling = rate
+            return .sampling(rate)
         case .heapSnapshot, .typeLayout:
             return try readGraphRecord(kind, &c)
         default:

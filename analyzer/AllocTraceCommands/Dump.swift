@@ -309,6 +309,10 @@ struct DumpPrinter {
             key("frames"); text(i.frames == .python ? "python" : "native")
             key("allocator"); text(i.pymalloc ? "pymalloc" : "malloc")
             if !i.note.isEmpty { key("note"); quoted(i.note) }
+        case let .sampling(r):
+            text("sampling")
+            key("mean_bytes"); decimal(r.meanBytes)
+            key("method"); text("poisson-bytes")
         case let .typeLayout(l):
             text("type_layout")
             key("type"); decimal(UInt64(l.typeID))

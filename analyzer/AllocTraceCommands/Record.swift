@@ -41,6 +41,9 @@ struct Record: ParsableCommand {
     @Option(help: "Which processes to trace: all (default: every child and exec'd program), exec (the program started and the programs it execs), none (the program started only) (ALLOCTRACE_FOLLOW).")
     var follow: String?
 
+    @Option(name: .customLong("sample-bytes"), help: "Sampled recording: record allocations as a Poisson process of one sample per N bytes on average (512K, 2M; allocations of N or more always), and only the frees of sampled blocks; the analyzer estimates every figure (ALLOCTRACE_SAMPLE_BYTES). Leaks, cycles, chains and retained need a full trace.")
+    var sampleBytes: String?
+
     @Flag(name: .shortAndLong, help: "Print nothing of alloctrace's own on stderr.")
     var quiet = false
 
@@ -57,6 +60,9 @@ struct Record: ParsableCommand {
         if let depth, depth < 1 || depth > 240 { throw ValidationError("--depth takes 1 to 240") }
         if let heapGraph, !["marks,exit", "exit,marks", "marks", "exit", "off"].contains(heapGraph) {
             throw ValidationError("--heap-graph takes marks,exit, marks, exit or off")
+        }
+        if let sampleBytes, SampleBytes.parse(sampleBytes) == nil {
+            throw ValidationError("--sample-bytes takes a byte count of 1 or more, with an optional K, M or G (KiB, MiB, GiB): 512K")
         }
         if let follow, !["all", "exec", "none"].contains(follow) { throw ValidationError("--follow takes all, exec or none") }
         if programAndArguments.isEmpty { throw ValidationError("name the program to run: alloctrace record -- PROGRAM [ARGS...]") }
@@ -90,6 +96,7 @@ struct Record: ParsableCommand {
         if let markSignal { env["ALLOCTRACE_MARK_SIGNAL"] = markSignal }
         if let zstdLevel { env["ALLOCTRACE_ZSTD_LEVEL"] = String(zstdLevel) }
         if let heapGraph { env["ALLOCTRACE_HEAP_GRAPH"] = heapGraph }
+        if let sampleBytes, let n = SampleBytes.parse(sampleBytes) { env["ALLOCTRACE_SAMPLE_BYTES"] = String(n) }
         if quiet { env["ALLOCTRACE_QUIET"] = "1" }      // the recorder's own messages too
         if let note = PythonEnvironment.prepare(&env, argv: argv), !quiet { printNote(note) }
         if let follow { env["ALLOCTRACE_FOLLOW"] = follow }

@@ -78,6 +78,7 @@ enum EventRecording {
     static func allocation(_ t: UnsafeMutablePointer<at_tls>, kind: UInt8, address: UInt64, size: UInt64,
                            alignment: UInt64) {
         guard let s = ThreadSlots.current(t) else { return }
+        if at_sampling() != 0 { at_sampled_insert(address) }
         var type: UInt64 = 0
         if let meta = t.pointee.pending_type {
             t.pointee.pending_type = nil
@@ -113,6 +114,15 @@ enum EventRecording {
             at_real_free(pointer)
             return dropped(s)
         }
+        let p = freeEvent(s, b, address, stack: stack, ticks: ticks)
+        at_real_free(pointer)
+        finish(s, b, p, ticks: ticks)
+    }
+
+    /// Encodes a free event; slot lock held.
+    @inline(__always)
+    static func freeEvent(_ s: UnsafeMutablePointer<at_slot>, _ b: UnsafeMutablePointer<at_buffer>, _ address: UInt64,
+                          stack: UInt64, ticks: UInt64) -> UnsafeMutablePointer<UInt8> {
         var p = b.pointee.data + Int(b.pointee.used)
         p.pointee = stack != 0 ? EventKind.free.rawValue | EventKind.freeStackFlag : EventKind.free.rawValue
         p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
@@ -122,8 +132,27 @@ enum EventRecording {
             s.pointee.prev_stack = stack
         }
         s.pointee.prev_addr = address
-        at_real_free(pointer)
+        return p
+    }
+
+    /// Sampled mode: realloc of a sampled block into one that is not sampled. The old block's free
+    /// is recorded and the real call runs under the slot lock, as a free's release does; a failed
+    /// call (NULL for a non-zero size) records nothing and returns nil.
+    @inline(__always)
+    static func freeByReallocation(_ t: UnsafeMutablePointer<at_tls>, _ old: UnsafeMutableRawPointer,
+                                   size: Int) -> UnsafeMutableRawPointer? {
+        guard let s = ThreadSlots.current(t) else { return at_real_realloc(old, size) }
+        let stack = PY.pointee.frames != 0 ? pythonStack(s) : 0
+        let ticks = lockedTicks(s)
+        let result = at_real_realloc(old, size)
+        if result == nil && size != 0 {
+            at_unlock(&s.pointee.lock)
+            return nil
+        }
+        guard let b = ThreadSlots.room(s) else { dropped(s); return result }
+        let p = freeEvent(s, b, UInt64(UInt(bitPattern: old)), stack: stack, ticks: ticks)
         finish(s, b, p, ticks: ticks)
+        return result
     }
 
     /// realloc and reallocarray: the real call runs under the slot lock (it may release the old block).

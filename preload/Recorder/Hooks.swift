@@ -6,6 +6,8 @@ import TraceFormat
 // Each hook has one shape: check the guard, call the real allocator, record, release the guard.
 // An allocation is recorded after the real call returns and a free before it releases the block,
 // so a reused address always has a later timestamp than the free that gave it back.
+// In sampled mode (sampler.h) an allocation the countdown passes over, and the free of a block that
+// was not sampled, go straight to glibc before the guard: no stack, no lock, no event.
 
 /// Returns this thread's state when the call should be recorded, and sets the guard.
 @inline(__always)
@@ -29,6 +31,7 @@ func bits(_ p: UnsafeMutableRawPointer?) -> UInt64 { UInt64(UInt(bitPattern: p))
 
 @_cdecl("alloctrace_hook_malloc")
 public func hookMalloc(_ n: Int) -> UnsafeMutableRawPointer? {
+    if at_sampling() != 0 && at_sample_take(UInt64(n)) == 0 { return at_real_malloc(n) }
     guard let t = enter() else { return at_real_malloc(n) }
     let p = at_real_malloc(n)
     if p != nil { EventRecording.allocation(t, kind: EventKind.malloc.rawValue, address: bits(p), size: UInt64(n), alignment: 0) }
@@ -39,6 +42,7 @@ public func hookMalloc(_ n: Int) -> UnsafeMutableRawPointer? {
 @_cdecl("alloctrace_hook_free")
 public func hookFree(_ p: UnsafeMutableRawPointer?) {
     guard let p else { return }
+    if at_sampling() != 0 && at_sampled_forget(bits(p)) == 0 { return at_real_free(p) }
     guard let t = enter() else { return at_real_free(p) }
     if PY.pointee.frames != 0 && at_python_finalizing() != 0 { Lifecycle.pythonShutdownBegan() }
     EventRecording.free(t, p)
@@ -47,6 +51,7 @@ public func hookFree(_ p: UnsafeMutableRawPointer?) {
 
 @_cdecl("alloctrace_hook_calloc")
 public func hookCalloc(_ n: Int, _ size: Int) -> UnsafeMutableRawPointer? {
+    if at_sampling() != 0 && at_sample_take(UInt64(n) &* UInt64(size)) == 0 { return at_real_calloc(n, size) }
     guard let t = enter() else { return at_real_calloc(n, size) }
     let p = at_real_calloc(n, size)
     if p != nil {
@@ -58,6 +63,7 @@ public func hookCalloc(_ n: Int, _ size: Int) -> UnsafeMutableRawPointer? {
 
 @_cdecl("alloctrace_hook_realloc")
 public func hookRealloc(_ old: UnsafeMutableRawPointer?, _ n: Int) -> UnsafeMutableRawPointer? {
+    if at_sampling() != 0 { return Sampling.reallocation(EventKind.realloc.rawValue, old, size: n) }
     guard let t = enter() else { return at_real_realloc(old, n) }
     let p = EventRecording.reallocation(t, kind: EventKind.realloc.rawValue, old, size: n)
     leave(t)
@@ -71,6 +77,7 @@ public func hookReallocarray(_ old: UnsafeMutableRawPointer?, _ n: Int, _ size: 
         errno = 12 // ENOMEM, as glibc's reallocarray
         return nil
     }
+    if at_sampling() != 0 { return Sampling.reallocation(EventKind.reallocarray.rawValue, old, size: total) }
     guard let t = enter() else { return at_real_realloc(old, total) }
     let p = EventRecording.reallocation(t, kind: EventKind.reallocarray.rawValue, old, size: total)
     leave(t)
@@ -80,6 +87,7 @@ public func hookReallocarray(_ old: UnsafeMutableRawPointer?, _ n: Int, _ size: 
 @inline(__always)
 func alignedHook(_ kind: EventKind, _ alignment: Int, _ n: Int,
                  _ real: () -> UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    if at_sampling() != 0 && at_sample_take(UInt64(n)) == 0 { return real() }
     guard let t = enter() else { return real() }
     let p = real()
     if p != nil { EventRecording.allocation(t, kind: kind.rawValue, address: bits(p), size: UInt64(n), alignment: UInt64(alignment)) }
@@ -109,6 +117,7 @@ public func hookMemalign(_ alignment: Int, _ n: Int) -> UnsafeMutableRawPointer?
 
 @_cdecl("alloctrace_hook_valloc")
 public func hookValloc(_ n: Int) -> UnsafeMutableRawPointer? {
+    if at_sampling() != 0 && at_sample_take(UInt64(n)) == 0 { return at_real_valloc(n) }
     guard let t = enter() else { return at_real_valloc(n) }
     let p = at_real_valloc(n)
     if p != nil { EventRecording.allocation(t, kind: EventKind.valloc.rawValue, address: bits(p), size: UInt64(n), alignment: 0) }
@@ -118,6 +127,7 @@ public func hookValloc(_ n: Int) -> UnsafeMutableRawPointer? {
 
 @_cdecl("alloctrace_hook_pvalloc")
 public func hookPvalloc(_ n: Int) -> UnsafeMutableRawPointer? {
+    if at_sampling() != 0 && at_sample_take(UInt64(n)) == 0 { return at_real_pvalloc(n) }
     guard let t = enter() else { return at_real_pvalloc(n) }
     let p = at_real_pvalloc(n)
     if p != nil { EventRecording.allocation(t, kind: EventKind.pvalloc.rawValue, address: bits(p), size: UInt64(n), alignment: 0) }
