@@ -29,6 +29,8 @@ public enum HeapGraphError: Error, CustomStringConvertible {
     case unsupportedMoment(Moment)
     case unknownMark(Moment, marks: [String])
     case noSnapshotAtMark(Moment, label: String, snapshotMarks: [String])
+    /// A sampled trace: its events know only the sampled blocks.
+    case sampled(meanBytes: UInt64)
 
     public var description: String {
         switch self {
@@ -45,6 +47,10 @@ public enum HeapGraphError: Error, CustomStringConvertible {
             let named: String
             if case .markIndex = m { named = "\(m) (\"\(label)\")" } else { named = m.description }
             return "no heap-graph snapshot at \(named); \(known)"
+        case .sampled(let r):
+            // the snapshot holds every pointer word, but where blocks begin and end, which is what
+            // makes words edges or roots, comes from the events: a sampled trace has 1 block in many
+            return "this trace was sampled (one in \(r) bytes, record --sample-bytes): the heap graph needs every live block's bounds, which only a full trace has; record without --sample-bytes for leaks, cycles, chains and retained"
         }
     }
 }
@@ -109,6 +115,7 @@ public final class HeapGraphReplay {
     /// Replays the trace. Throws `TraceError` for damage, `HeapGraphError` when there is no
     /// snapshot for the moment.
     public func run() throws {
+        if let sampling = reader.sampling { throw HeapGraphError.sampled(meanBytes: sampling.meanBytes) }
         switch moment {
         case .start, .seconds: throw HeapGraphError.unsupportedMoment(moment)
         default: break

@@ -210,6 +210,11 @@ final class ReplayConsumer: ReplaySink {
 
     func events(_ batch: UnsafeBufferPointer<TraceEvent>) throws {
         summary.events += UInt64(batch.count)
+        if reader.estimates, let sampling = reader.sampling, let base = batch.baseAddress {
+            // the one place a sampled trace's allocations become estimates, for every view
+            let events = UnsafeMutablePointer(mutating: base)
+            for i in 0..<batch.count { sampling.weigh(&events[i]) }
+        }
         try onEvents(batch)
     }
 

@@ -28,6 +28,9 @@ public final class TraceReader {
     /// The sampling rate of a sampled trace (format version 3); nil for a full trace. Known on
     /// opening: the recorder writes it right after `process` (and `interpreter`).
     public internal(set) var sampling: TraceSampling?
+    /// A replay of a sampled trace delivers estimates (each allocation weighed, `TraceSampling.weigh`):
+    /// true by default, so that every view reads estimates; `dump` sets it false to show the samples.
+    public var estimates = true
     /// Ticks -> nanoseconds, with the pairs read so far.
     public internal(set) var clock: TickClock
 

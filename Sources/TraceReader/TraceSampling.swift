@@ -1,3 +1,4 @@
+import Glibc
 import TraceFormat
 
 /// A `sampling` record: the trace holds only sampled allocations (`record --sample-bytes`).
@@ -9,6 +10,45 @@ public struct TraceSampling: Sendable, Equatable {
     public init(meanBytes: UInt64, method: SamplingMethod = .poissonBytes) {
         self.meanBytes = meanBytes
         self.method = method
+    }
+
+    /// "estimated from samples of one in 512 KiB": how views say their figures are estimates.
+    public var rateDescription: String {
+        let r = meanBytes
+        let text = r % (1 << 20) == 0 ? "\(r >> 20) MiB" : r % 1024 == 0 ? "\(r >> 10) KiB" : "\(r) bytes"
+        return "estimated from samples of one in \(text) allocated"
+    }
+
+    /// The probability that an allocation of `size` bytes was sampled: 1 - exp(-size/R) under R,
+    /// 1 from R on (the recorder always samples those).
+    public func probability(_ size: UInt64) -> Double {
+        if size >= meanBytes { return 1 }
+        return -expm1(-Double(size) / Double(meanBytes))
+    }
+
+    /// Turns a sampled allocation into its estimate, at report time (as jemalloc and Go do): a
+    /// block sampled with probability p stands for 1/p blocks of its size, so `size` becomes
+    /// size/p (rounded: an unbiased estimate of the bytes allocated like it) and `weight` 1/p,
+    /// rounded down or up with the chance that keeps it unbiased (by a hash of the address and
+    /// ticks, so that every replay of a trace gives the same figures). Frees keep weight 1: a
+    /// replay takes the weight of the block they free.
+    @inline(__always)
+    public func weigh(_ e: inout TraceEvent) {
+        switch e.kind {
+        case .malloc, .calloc, .memalign, .posixMemalign, .alignedAlloc, .valloc, .pvalloc, .realloc, .reallocarray:
+            if e.address == 0 || e.size == 0 || e.size >= meanBytes { return }
+            let w = 1 / probability(e.size)
+            let bytes = (Double(e.size) * w).rounded()
+            e.size = bytes < 0x1p63 ? UInt64(bytes) : 1 << 63
+            let whole = w.rounded(.down)
+            var h = (e.address ^ (e.ticks &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            let u = Double(h >> 11) * 0x1p-53
+            let n = whole + (u < w - whole ? 1 : 0)
+            e.weight = n < 4e9 ? UInt32(n) : UInt32.max
+        default:
+            return
+        }
     }
 
     static func parse(_ c: inout ByteCursor) throws(FieldError) -> TraceSampling {

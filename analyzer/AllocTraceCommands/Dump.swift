@@ -40,6 +40,7 @@ struct Dump: ParsableCommand {
 
     private func dump(into out: inout DumpPrinter) throws {
         let reader = try TraceReader(path: try ProcessSelection.resolve(trace))
+        reader.estimates = false   // a sampled trace's events as recorded
         out.text("header version=\(reader.formatVersion) flags=\(reader.flags)")
         out.endLine()
         let summary = try reader.replay(order: raw ? .file : .merged, records: { record in

@@ -114,15 +114,6 @@ enum EventRecording {
             at_real_free(pointer)
             return dropped(s)
         }
-        let p = freeEvent(s, b, address, stack: stack, ticks: ticks)
-        at_real_free(pointer)
-        finish(s, b, p, ticks: ticks)
-    }
-
-    /// Encodes a free event; slot lock held.
-    @inline(__always)
-    static func freeEvent(_ s: UnsafeMutablePointer<at_slot>, _ b: UnsafeMutablePointer<at_buffer>, _ address: UInt64,
-                          stack: UInt64, ticks: UInt64) -> UnsafeMutablePointer<UInt8> {
         var p = b.pointee.data + Int(b.pointee.used)
         p.pointee = stack != 0 ? EventKind.free.rawValue | EventKind.freeStackFlag : EventKind.free.rawValue
         p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
@@ -132,35 +123,18 @@ enum EventRecording {
             s.pointee.prev_stack = stack
         }
         s.pointee.prev_addr = address
-        return p
-    }
-
-    /// Sampled mode: realloc of a sampled block into one that is not sampled. The old block's free
-    /// is recorded and the real call runs under the slot lock, as a free's release does; a failed
-    /// call (NULL for a non-zero size) records nothing and returns nil.
-    @inline(__always)
-    static func freeByReallocation(_ t: UnsafeMutablePointer<at_tls>, _ old: UnsafeMutableRawPointer,
-                                   size: Int) -> UnsafeMutableRawPointer? {
-        guard let s = ThreadSlots.current(t) else { return at_real_realloc(old, size) }
-        let stack = PY.pointee.frames != 0 ? pythonStack(s) : 0
-        let ticks = lockedTicks(s)
-        let result = at_real_realloc(old, size)
-        if result == nil && size != 0 {
-            at_unlock(&s.pointee.lock)
-            return nil
-        }
-        guard let b = ThreadSlots.room(s) else { dropped(s); return result }
-        let p = freeEvent(s, b, UInt64(UInt(bitPattern: old)), stack: stack, ticks: ticks)
+        at_real_free(pointer)
         finish(s, b, p, ticks: ticks)
-        return result
     }
 
     /// realloc and reallocarray: the real call runs under the slot lock (it may release the old block).
+    /// Sampled mode records only the sampled side: `recordOld` false writes old 0 (an allocation),
+    /// `recordNew` false new 0 (the old block's release; the size stays, which tells it from realloc(p, 0)).
     @inline(__always)
     static func reallocation(_ t: UnsafeMutablePointer<at_tls>, kind: UInt8, _ old: UnsafeMutableRawPointer?,
-                             size: Int) -> UnsafeMutableRawPointer? {
+                             size: Int, recordOld: Bool = true, recordNew: Bool = true) -> UnsafeMutableRawPointer? {
         guard let s = ThreadSlots.current(t) else { return at_real_realloc(old, size) }
-        let stack = size != 0 ? stack(s) : 0
+        let stack = size != 0 && recordNew ? stack(s) : 0
         at_lock(&s.pointee.lock)
         let result = at_real_realloc(old, size)
         // a NULL for a non-zero size changed nothing; realloc(p, 0) freed p
@@ -171,14 +145,15 @@ enum EventRecording {
         let now = at_ticks()
         let ticks = now > s.pointee.last_ticks ? now : s.pointee.last_ticks
         guard let b = ThreadSlots.room(s) else { dropped(s); return result }
-        let oldAddress = UInt64(UInt(bitPattern: old)), newAddress = UInt64(UInt(bitPattern: result))
+        let oldAddress = recordOld ? UInt64(UInt(bitPattern: old)) : 0
+        let newAddress = recordNew ? UInt64(UInt(bitPattern: result)) : 0
         var p = b.pointee.data + Int(b.pointee.used)
         p.pointee = kind
         p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
         p = AddressDelta.write(oldAddress, against: s.pointee.prev_addr, to: p)
         p = AddressDelta.write(newAddress, against: oldAddress, to: p)
         p = Varint.write(UInt64(size), to: p)
-        let recordedStack = result != nil ? stack : 0
+        let recordedStack = newAddress != 0 ? stack : 0
         p = Varint.writeSigned(Int64(bitPattern: recordedStack &- s.pointee.prev_stack), to: p)
         s.pointee.prev_addr = newAddress != 0 ? newAddress : oldAddress
         s.pointee.prev_stack = recordedStack
