@@ -12,11 +12,15 @@ public struct TraceSampling: Sendable, Equatable {
         self.method = method
     }
 
-    /// "estimated from samples of one in 512 KiB": how views say their figures are estimates.
-    public var rateDescription: String {
+    /// "512 KiB": the mean interval as views print it.
+    public var rateText: String {
         let r = meanBytes
-        let text = r % (1 << 20) == 0 ? "\(r >> 20) MiB" : r % 1024 == 0 ? "\(r >> 10) KiB" : "\(r) bytes"
-        return "estimated from samples of one in \(text) allocated"
+        return r % (1 << 20) == 0 ? "\(r >> 20) MiB" : r % 1024 == 0 ? "\(r >> 10) KiB" : "\(r) bytes"
+    }
+
+    /// The line every view of a sampled trace prints (its JSON says it in `sampling`).
+    public var note: String {
+        "estimates: a sampled trace (one sample per \(rateText) allocated on average); counts and bytes are estimated"
     }
 
     /// The probability that an allocation of `size` bytes was sampled: 1 - exp(-size/R) under R,

@@ -71,6 +71,7 @@ public enum ReportHTML {
         <h1>\(esc(title))</h1>
 
         """
+        if let sampling = reader.sampling { o += "<p class=\"warn\">\(esc(sampling.note))</p>\n" }
         // summary
         var figures: [[String]] = [
             ["trace", reader.path],

@@ -23,6 +23,7 @@ enum Analysis {
                        untilMark: Int? = nil) throws -> HeapReplay {
         let reader: TraceReader
         do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
+        SampledTraces.note(reader)
         var request = request
         request.untilMark = untilMark
         let replay = HeapReplay(reader: reader, request: request)
@@ -96,6 +97,7 @@ enum Analysis {
     static func timeline(_ path: String, groups: Bool) throws -> (Timeline, TraceReader) {
         let reader: TraceReader
         do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
+        SampledTraces.note(reader)
         let replay = TimelineReplay(reader: reader, groups: groups)
         do { try replay.run() } catch let e as TraceError { throw CommandError(e.description) }
         return (replay.timeline, reader)
@@ -103,7 +105,13 @@ enum Analysis {
 
     /// Prints the report as JSON or text.
     static func emit<R: Encodable>(_ report: R, json: Bool, text: (R) -> String) throws {
-        if json { print(try JSONOutput.render(report), terminator: "") } else { print(text(report), terminator: "") }
+        let sampled = SampledTraces.entries
+        if json {
+            let out = sampled.isEmpty ? try JSONOutput.render(report) : try JSONOutput.render(WithSampling(report: report, sampling: sampled))
+            print(out, terminator: "")
+        } else {
+            print(SampledTraces.textLine + text(report), terminator: "")
+        }
     }
 }
 
