@@ -124,6 +124,28 @@ import Testing
         within(int(node["bytes"]), 6_400_000, sd: Self.bytesSD([(32, 200_000)], 1024), "live Node bytes")
     }
 
+    @Test func crossThreadFreesOfSampledBlocksAreSeen() throws {
+        let dir = try Toolbox.scratch("sampled-threads")
+        // 4 workers x 200,000 blocks of 16, 32, 48, 64 bytes (each size 200,000 times in all), half
+        // freed by another worker: the set of sampled addresses is shared, so no worker block is
+        // left live, and the bytes estimate holds (samples/c/threads/main.c)
+        let trace = try record(dir, "threads", Toolbox.bin("sample-threads"), ["200000"], options: ["--sample-bytes", "1K"])
+        let leaked = Toolbox.rows(try json(["top", trace, "--by", "leaked", "--limit", "20"]), "rows")
+        #expect(!leaked.contains { ($0["stack"] as? [String] ?? []).contains { $0.contains("worker_") } }, "\(leaked)")
+        let classes = [16.0, 32, 48, 64].map { ($0, 200_000.0) }
+        let worker = Toolbox.rows(try json(["top", trace, "--group", "function", "--limit", "5"]), "rows")
+            .first { $0["function"] as? String == "worker_alloc" }
+        within(int(worker?["bytes"]), 32_000_000, sd: Self.bytesSD(classes, 1024), "workers' bytes")
+        within(int(worker?["allocations"]), 800_000, sd: Self.countSD(classes, 1024), "workers' allocations")
+    }
+
+    @Test func impossibleSizesPassThroughUnchanged() throws {
+        let dir = try Toolbox.scratch("sampled-huge")
+        let trace = dir + "/huge.atrace"
+        let r = try Toolbox.run(Toolbox.alloctrace, ["record", "-q", "--sample-bytes", "1K", "-o", trace, "--", Toolbox.bin("sample-sampled"), "huge"])
+        #expect(r.status == 0 && r.out == "huge: every call failed\n", "\(r.status) \(r.stderr)")
+    }
+
     @Test func sampleBytesTakesSuffixesAndRejectsNonsense() throws {
         for bad in ["0", "-1", "12Q", "K"] {
             let r = try Toolbox.run(Toolbox.alloctrace, ["record", "--sample-bytes", bad, "--", "/bin/true"])

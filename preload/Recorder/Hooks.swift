@@ -29,9 +29,13 @@ func leave(_ t: UnsafeMutablePointer<at_tls>) {
 @inline(__always)
 func bits(_ p: UnsafeMutableRawPointer?) -> UInt64 { UInt64(UInt(bitPattern: p)) }
 
+/// A size_t argument (passed as Int) as the unsigned count it is: malloc(SIZE_MAX) must not trap.
+@inline(__always)
+func requested(_ n: Int) -> UInt64 { UInt64(UInt(bitPattern: n)) }
+
 @_cdecl("alloctrace_hook_malloc")
 public func hookMalloc(_ n: Int) -> UnsafeMutableRawPointer? {
-    if at_sampling() != 0 && at_sample_take(UInt64(n)) == 0 { return at_real_malloc(n) }
+    if at_sampling() != 0 && at_sample_take(requested(n)) == 0 { return at_real_malloc(n) }
     guard let t = enter() else { return at_real_malloc(n) }
     let p = at_real_malloc(n)
     if p != nil { EventRecording.allocation(t, kind: EventKind.malloc.rawValue, address: bits(p), size: UInt64(n), alignment: 0) }
@@ -51,7 +55,7 @@ public func hookFree(_ p: UnsafeMutableRawPointer?) {
 
 @_cdecl("alloctrace_hook_calloc")
 public func hookCalloc(_ n: Int, _ size: Int) -> UnsafeMutableRawPointer? {
-    if at_sampling() != 0 && at_sample_take(UInt64(n) &* UInt64(size)) == 0 { return at_real_calloc(n, size) }
+    if at_sampling() != 0 && at_sample_take(requested(n) &* requested(size)) == 0 { return at_real_calloc(n, size) }
     guard let t = enter() else { return at_real_calloc(n, size) }
     let p = at_real_calloc(n, size)
     if p != nil {
@@ -87,7 +91,7 @@ public func hookReallocarray(_ old: UnsafeMutableRawPointer?, _ n: Int, _ size: 
 @inline(__always)
 func alignedHook(_ kind: EventKind, _ alignment: Int, _ n: Int,
                  _ real: () -> UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-    if at_sampling() != 0 && at_sample_take(UInt64(n)) == 0 { return real() }
+    if at_sampling() != 0 && at_sample_take(requested(n)) == 0 { return real() }
     guard let t = enter() else { return real() }
     let p = real()
     if p != nil { EventRecording.allocation(t, kind: kind.rawValue, address: bits(p), size: UInt64(n), alignment: UInt64(alignment)) }
@@ -117,7 +121,7 @@ public func hookMemalign(_ alignment: Int, _ n: Int) -> UnsafeMutableRawPointer?
 
 @_cdecl("alloctrace_hook_valloc")
 public func hookValloc(_ n: Int) -> UnsafeMutableRawPointer? {
-    if at_sampling() != 0 && at_sample_take(UInt64(n)) == 0 { return at_real_valloc(n) }
+    if at_sampling() != 0 && at_sample_take(requested(n)) == 0 { return at_real_valloc(n) }
     guard let t = enter() else { return at_real_valloc(n) }
     let p = at_real_valloc(n)
     if p != nil { EventRecording.allocation(t, kind: EventKind.valloc.rawValue, address: bits(p), size: UInt64(n), alignment: 0) }
@@ -127,7 +131,7 @@ public func hookValloc(_ n: Int) -> UnsafeMutableRawPointer? {
 
 @_cdecl("alloctrace_hook_pvalloc")
 public func hookPvalloc(_ n: Int) -> UnsafeMutableRawPointer? {
-    if at_sampling() != 0 && at_sample_take(UInt64(n)) == 0 { return at_real_pvalloc(n) }
+    if at_sampling() != 0 && at_sample_take(requested(n)) == 0 { return at_real_pvalloc(n) }
     guard let t = enter() else { return at_real_pvalloc(n) }
     let p = at_real_pvalloc(n)
     if p != nil { EventRecording.allocation(t, kind: EventKind.pvalloc.rawValue, address: bits(p), size: UInt64(n), alignment: 0) }

@@ -8,7 +8,7 @@ enum Sampling {
     static func reallocation(_ kind: UInt8, _ old: UnsafeMutableRawPointer?, size: Int) -> UnsafeMutableRawPointer? {
         // forgotten before the real call may release it: another thread may get the address back
         let oldSampled = old != nil && at_sampled_forget(bits(old)) != 0
-        let newSampled = size != 0 && at_sample_take(UInt64(size)) != 0
+        let newSampled = size != 0 && at_sample_take(requested(size)) != 0
         if !oldSampled && !newSampled { return at_real_realloc(old, size) }
         let r: UnsafeMutableRawPointer?
         if let t = enter() {

@@ -1,6 +1,9 @@
 /* sample-sampled: known sizes and counts at a steady mark, for sampled recording (issue 16).
  *
- * Usage: sample-sampled
+ * Usage: sample-sampled          the figures below
+ *        sample-sampled huge     asks for sizes no allocator gives (malloc(SIZE_MAX), calloc and
+ *                                realloc that overflow, posix_memalign(SIZE_MAX)), frees its one
+ *                                64-byte block and prints "huge: every call failed" on stdout
  *
  * Each site is its own function, so each has its own stack:
  *   churn:  400000 x { p = malloc(100); free(p); }              40,000,000 bytes, none live
@@ -68,10 +71,28 @@ NOINLINE static int keep_large(void) {
     return 1;
 }
 
+NOINLINE static int huge(void) {
+    size_t max = (size_t)-1;
+    void *p = malloc(64);
+    if (!p) return 1;
+    void *volatile q = malloc(max);
+    if (q) return 1;
+    q = calloc(max / 2, 4);
+    if (q) return 1;
+    q = realloc(p, max);           /* fails: p lives on */
+    if (q) return 1;
+    void *r = NULL;
+    if (posix_memalign(&r, 64, max) == 0) return 1;
+    free(p);
+    static const char line[] = "huge: every call failed\n";
+    write(1, line, sizeof line - 1);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    (void)argv;
+    if (argc == 2 && strcmp(argv[1], "huge") == 0) return huge();
     if (argc != 1) {
-        static const char usage[] = "usage: sample-sampled\n";
+        static const char usage[] = "usage: sample-sampled [huge]\n";
         write(2, usage, sizeof usage - 1);
         return 2;
     }
