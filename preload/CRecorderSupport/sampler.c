@@ -16,17 +16,17 @@ static uint64_t seeded_threads;
  * threads ever work on the same key at once: a compare-and-swap per slot is all it needs.
  * Entries never return to empty, so a lookup may stop at the first empty slot; probes are
  * bounded (AT_SET_PROBES). Removed entries pile up over hours and empty slots grow rare, so that
- * bound would become the cost of every unsampled free: `homes` counts, per slot, the live entries
- * whose probe starts there, and a free whose home counts none (nearly every unsampled free) stops
- * after that one load. */
+ * bound would become the cost of every unsampled free: at_sampled_pages counts the live entries
+ * by the page their address is in, and a free whose page counts none (nearly every unsampled free)
+ * stops after that one load (sampler.h). */
 #define AT_SET_BITS 20
-#define AT_SET_SLOTS (1u << AT_SET_BITS)     /* 8 + 4 MiB of address space, touched as used */
+#define AT_SET_SLOTS (1u << AT_SET_BITS)     /* 8 MiB of address space, touched as used */
 #define AT_SET_PROBES 64
 #define AT_SET_REMOVED 1u
 
 static uint64_t *set_slots;
-static uint32_t *set_homes;
-static uint32_t set_overflowed;
+uint32_t *at_sampled_pages;
+uint32_t at_sampled_overflowed;
 static uint64_t set_overflows;
 
 static inline uint32_t set_home(uint64_t a) {
@@ -36,36 +36,33 @@ static inline uint32_t set_home(uint64_t a) {
 void at_sampled_insert(uint64_t a) {
     uint64_t *t = set_slots;
     if (!t) return;
-    uint32_t h = set_home(a), i = h;
-    at_add32(&set_homes[h], 1);    /* before the entry shows: a lookup that finds 0 finds no entry */
+    uint32_t *page = &at_sampled_pages[at_sampled_page(a)], i = set_home(a);
+    at_add32(page, 1);    /* before the entry shows: a lookup that finds 0 finds no entry */
     for (int k = 0; k < AT_SET_PROBES; k++, i = (i + 1) & (AT_SET_SLOTS - 1)) {
         uint64_t v = __atomic_load_n(&t[i], __ATOMIC_RELAXED);
         if ((v == 0 || v == AT_SET_REMOVED) && at_cas64(&t[i], v, a)) return;
     }
-    at_add32(&set_homes[h], (uint32_t)-1);
+    at_add32(page, (uint32_t)-1);
     /* full around here: from now on every free is recorded (a reader ignores a free of an
      * address it never saw allocated), which keeps the estimates right at the cost of events */
     at_add64(&set_overflows, 1);
-    at_store32(&set_overflowed, 1);
+    at_store32(&at_sampled_overflowed, 1);
 }
 
-int at_sampled_forget(uint64_t a) {
+/* The page of `a` holds a live sampled block: is it this one? */
+int at_sampled_forget_slow(uint64_t a) {
     uint64_t *t = set_slots;
-    if (t) {
-        uint32_t h = set_home(a), i = h;
-        if (at_load32(&set_homes[h]) != 0) {
-            for (int k = 0; k < AT_SET_PROBES; k++, i = (i + 1) & (AT_SET_SLOTS - 1)) {
-                uint64_t v = __atomic_load_n(&t[i], __ATOMIC_ACQUIRE);
-                if (v == a) {
-                    __atomic_store_n(&t[i], AT_SET_REMOVED, __ATOMIC_RELEASE);
-                    at_add32(&set_homes[h], (uint32_t)-1);
-                    return 1;
-                }
-                if (v == 0) break;
-            }
+    uint32_t i = set_home(a);
+    for (int k = 0; k < AT_SET_PROBES; k++, i = (i + 1) & (AT_SET_SLOTS - 1)) {
+        uint64_t v = __atomic_load_n(&t[i], __ATOMIC_ACQUIRE);
+        if (v == a) {
+            __atomic_store_n(&t[i], AT_SET_REMOVED, __ATOMIC_RELEASE);
+            at_add32(&at_sampled_pages[at_sampled_page(a)], (uint32_t)-1);
+            return 1;
         }
+        if (v == 0) break;
     }
-    return __atomic_load_n(&set_overflowed, __ATOMIC_RELAXED) != 0;
+    return __atomic_load_n(&at_sampled_overflowed, __ATOMIC_RELAXED) != 0;
 }
 
 uint64_t at_sampled_overflows(void) { return at_load64(&set_overflows); }
@@ -114,8 +111,8 @@ int at_sample_slow(at_sampler *s, uint64_t n) {
 int at_sampler_start(uint64_t mean_bytes, uint64_t seed) {
     if (mean_bytes == 0) return 1;
     set_slots = at_map((size_t)AT_SET_SLOTS * sizeof(uint64_t));
-    set_homes = at_map((size_t)AT_SET_SLOTS * sizeof(uint32_t));
-    if (!set_slots || !set_homes) { set_slots = NULL; return 0; }
+    at_sampled_pages = at_map((size_t)AT_SAMPLED_PAGES * sizeof(uint32_t));
+    if (!set_slots || !at_sampled_pages) return 0;
     seed_base = seed ? seed : at_ticks() ^ ((uint64_t)at_monotonic_ns() << 17);
     /* bind log() now, in the constructor, not inside the first sampled malloc */
     volatile double half = 0.5;

@@ -7,7 +7,8 @@ import TraceFormat
 // An allocation is recorded after the real call returns and a free before it releases the block,
 // so a reused address always has a later timestamp than the free that gave it back.
 // In sampled mode (sampler.h) an allocation the countdown passes over, and the free of a block that
-// was not sampled, go straight to glibc before the guard: no stack, no lock, no event.
+// was not sampled, go straight to glibc before the guard: no stack, no lock, no event. malloc, free
+// and calloc decide in their C trampolines (what reaches these hooks was sampled), the rest here.
 
 /// Returns this thread's state when the call should be recorded, and sets the guard.
 @inline(__always)
@@ -35,7 +36,6 @@ func requested(_ n: Int) -> UInt64 { UInt64(UInt(bitPattern: n)) }
 
 @_cdecl("alloctrace_hook_malloc")
 public func hookMalloc(_ n: Int) -> UnsafeMutableRawPointer? {
-    if at_sampling() != 0 && at_sample_take(requested(n)) == 0 { return at_real_malloc(n) }
     guard let t = enter() else { return at_real_malloc(n) }
     let p = at_real_malloc(n)
     if p != nil { EventRecording.allocation(t, kind: EventKind.malloc.rawValue, address: bits(p), size: UInt64(n), alignment: 0) }
@@ -46,7 +46,6 @@ public func hookMalloc(_ n: Int) -> UnsafeMutableRawPointer? {
 @_cdecl("alloctrace_hook_free")
 public func hookFree(_ p: UnsafeMutableRawPointer?) {
     guard let p else { return }
-    if at_sampling() != 0 && at_sampled_forget(bits(p)) == 0 { return at_real_free(p) }
     guard let t = enter() else { return at_real_free(p) }
     if PY.pointee.frames != 0 && at_python_finalizing() != 0 { Lifecycle.pythonShutdownBegan() }
     EventRecording.free(t, p)
@@ -55,7 +54,6 @@ public func hookFree(_ p: UnsafeMutableRawPointer?) {
 
 @_cdecl("alloctrace_hook_calloc")
 public func hookCalloc(_ n: Int, _ size: Int) -> UnsafeMutableRawPointer? {
-    if at_sampling() != 0 && at_sample_take(requested(n) &* requested(size)) == 0 { return at_real_calloc(n, size) }
     guard let t = enter() else { return at_real_calloc(n, size) }
     let p = at_real_calloc(n, size)
     if p != nil {

@@ -46,9 +46,24 @@ static inline int at_sample_take(uint64_t n) {
 /* The set of sampled addresses. Insert after the block is allocated and recorded; forget before
  * it is released, so that an address is in the set only while its sampled block lives. */
 void at_sampled_insert(uint64_t address);
+int at_sampled_forget_slow(uint64_t address);
+
+/* Live sampled blocks per 4 KiB page of address space, pages folded AT_SAMPLED_PAGES ways (256 KiB
+ * of counters): a free of an unsampled block finds 0 in one load, in a line its neighbours' frees
+ * share (a hash of the address spread them over the whole table: a cache miss per free). */
+#define AT_SAMPLED_PAGES (1u << 16)
+extern uint32_t *at_sampled_pages;
+extern uint32_t at_sampled_overflowed;   /* the set was full once: every free is recorded since */
+
+static inline uint32_t at_sampled_page(uint64_t a) { return (uint32_t)(a >> 12) & (AT_SAMPLED_PAGES - 1); }
+
 /* 1: the block was sampled (removed from the set), or the set once overflowed and every free is
- * recorded from then on; 0: an unsampled block. */
-int at_sampled_forget(uint64_t address);
+ * recorded from then on; 0: an unsampled block. Only called when at_sampling(). */
+static inline int at_sampled_forget(uint64_t a) {
+    if (__builtin_expect(__atomic_load_n(&at_sampled_pages[at_sampled_page(a)], __ATOMIC_ACQUIRE) == 0, 1))
+        return __atomic_load_n(&at_sampled_overflowed, __ATOMIC_RELAXED) != 0;
+    return at_sampled_forget_slow(a);
+}
 
 /* Reads ALLOCTRACE_SAMPLE_BYTES' value (already parsed) and ALLOCTRACE_SAMPLE_SEED, maps the set.
  * Constructor time, guard held. Returns 0 when the set could not be mapped (sampling stays off). */
