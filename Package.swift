@@ -7,7 +7,12 @@ import PackageDescription
 let recorderSwiftFlags: [SwiftSetting] = [
     .unsafeFlags(["-O", "-enforce-exclusivity=unchecked", "-Xllvm", "-enable-machine-outliner=never",
                   // frame pointers, so a frame-pointer walk passes through the recorder's own frames
-                  "-Xcc", "-fno-omit-frame-pointer"]),
+                  "-Xcc", "-fno-omit-frame-pointer",
+                  // neither module uses concurrency or regexes: not importing them keeps
+                  // libswift_Concurrency, _StringProcessing and _RegexParser (and libdispatch) out
+                  // of every traced process, a third of the recorder's start-up
+                  "-Xfrontend", "-disable-implicit-concurrency-module-import",
+                  "-Xfrontend", "-disable-implicit-string-processing-module-import"]),
 ]
 
 let package = Package(
@@ -68,8 +73,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "analyzer/AllocTraceCommands",
-            // the `alloctrace` Python module (marks from Python), put on PYTHONPATH by `record`
-            resources: [.copy("Python")]
+            // Python/alloctrace.py (marks from Python) is found in the source tree or an installed
+            // prefix, not declared as a resource: SwiftPM's resource accessor imports Foundation,
+            // whose ICU data alone maps 40 MB into `record` (it must start under a small ulimit -v)
+            exclude: ["Python"]
         ),
         .executableTarget(name: "alloctrace", dependencies: ["AllocTraceCommands"], path: "analyzer/alloctrace"),
 

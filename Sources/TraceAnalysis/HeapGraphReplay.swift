@@ -188,7 +188,7 @@ public final class HeapGraphReplay {
             }
         case .rss, .threadExit:
             break
-        default:
+        case .malloc, .calloc, .memalign, .posixMemalign, .alignedAlloc, .valloc, .pvalloc:
             add(e)
         }
     }

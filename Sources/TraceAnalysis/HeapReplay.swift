@@ -242,7 +242,7 @@ struct ReplayCore {
     /// By thread index.
     var threads = Column<ThreadState>(capacity: 16)
     /// Calls by event kind (raw value).
-    var calls = Column<UInt64>(repeating: 0, count: 16)
+    var calls = Column<UInt64>(repeating: 0, count: Int(EventKind.lastRawValue) + 1)
     /// `callsByKind` is kept in `calls` while replaying.
     var figures = SummaryFigures()
     var lastRSS: UInt64 = 0

@@ -22,7 +22,7 @@ public struct SummaryFigures: Sendable {
     public var firstTicks: UInt64 = 0
     public var lastTicks: UInt64 = 0
     /// Calls per entry point (EventKind raw value).
-    public var callsByKind: [UInt64] = Array(repeating: 0, count: 16)
+    public var callsByKind: [UInt64] = Array(repeating: 0, count: Int(EventKind.lastRawValue) + 1)
     public var marks: Int = 0
 
     public func calls(_ kind: EventKind) -> UInt64 { callsByKind[Int(kind.rawValue)] }

@@ -167,7 +167,7 @@ public final class TimelineReplay {
             let i = timeline.buckets.count - 1
             if e.size > timeline.buckets[i].rssBytes { timeline.buckets[i].rssBytes = e.size }
         case .threadExit: break
-        default: add(e)
+        case .malloc, .calloc, .memalign, .posixMemalign, .alignedAlloc, .valloc, .pvalloc: add(e)
         }
     }
 }

@@ -52,7 +52,7 @@ public enum InterpreterFrames: UInt8, Sendable {
 }
 
 /// Kinds of events inside a `chunk` record. The high bit of an allocation kind says "a type id follows".
-public enum EventKind: UInt8, Sendable {
+public enum EventKind: UInt8, Sendable, CaseIterable {
     case malloc = 1
     case calloc = 2
     case memalign = 3
@@ -72,6 +72,14 @@ public enum EventKind: UInt8, Sendable {
     /// Set on a free event's kind byte (version 2) when a stack id follows the address: the Python
     /// frames that freed the block.
     public static let freeStackFlag: UInt8 = 0x80
+
+    /// The highest kind (kinds are numbered from 1 without gaps): a table indexed by raw value
+    /// has `lastRawValue + 1` entries.
+    @inlinable public static var lastRawValue: UInt8 { 13 }
+    /// Kinds 1 ... `lastTypedRawValue` (the allocations and reallocations) may carry a type id.
+    @inlinable public static var lastTypedRawValue: UInt8 { 9 }
+    /// The kinds that are calls of the program's (not marks, RSS samples or thread exits).
+    @inlinable public var isCall: Bool { rawValue >= 1 && rawValue <= EventKind.free.rawValue }
 
     /// The allocation kinds that carry (address, size, stack[, alignment]).
     @inlinable public var isPlainAllocation: Bool { rawValue >= 1 && rawValue <= 7 }

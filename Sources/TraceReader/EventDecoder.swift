@@ -223,7 +223,7 @@ struct EventDecoder {
         // the high bit: a type id after an allocation (kinds 1-9), a stack after a free (10)
         let freeStack = byte == EventKind.free.rawValue | EventKind.freeStackFlag
         let typed = byte & EventKind.typedFlag != 0 && !freeStack
-        guard freeStack || raw &- 1 < (typed ? 9 : 13), let kind = EventDecoder.kind(raw) else { throw .unknownKind(byte) }
+        guard freeStack || raw &- 1 < (typed ? EventKind.lastTypedRawValue : EventKind.lastRawValue), let kind = EventDecoder.kind(raw) else { throw .unknownKind(byte) }
 
         let dt = try f.unsigned()
         let (t, overflow) = ticks.addingReportingOverflow(dt)

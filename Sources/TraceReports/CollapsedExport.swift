@@ -8,7 +8,7 @@ public enum CollapsedExport {
         for stack in sites.stacks {
             let value = SiteMetric.value(metric, sites, Int(stack))
             guard value > 0 else { continue }
-            var names = resolver.frames(stack).map { StackResolver.label($0).replacingOccurrences(of: ";", with: ":") }
+            var names = resolver.frames(stack).map { StackResolver.label($0).replacing(";", with: ":") }
             if names.isEmpty { names = [resolver.function(stack)] }
             let line = names.reversed().joined(separator: ";")
             lines[line] = Saturating.add(lines[line] ?? 0, value)

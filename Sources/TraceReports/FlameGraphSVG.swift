@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import TraceAnalysis
 
 /// A self-contained interactive flame graph (SVG with its own script): hover shows a frame's name,
@@ -55,8 +56,8 @@ public enum FlameGraphSVG {
     }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        s.replacing("&", with: "&amp;").replacing("<", with: "&lt;")
+            .replacing(">", with: "&gt;").replacing("\"", with: "&quot;")
     }
 
     /// Warm colours, stable per name; Swift frames (module-qualified, `.`) lean orange, others red.
@@ -82,7 +83,7 @@ public enum FlameGraphSVG {
             guard Double(node.value) * 2000 >= Double(total) else { continue }
             maxDepth = max(maxDepth, depth)
             let share = Double(node.value) * 100 / Double(total)
-            let label = "\(node.name) (\(Formatting.count(node.value)) \(unit), \(String(format: "%.2f", share))%)"
+            let label = "\(node.name) (\(Formatting.count(node.value)) \(unit), \(Formatting.fixed(share, 2))%)"
             rects.append("<g class=\"f\" data-x=\"\(start / Double(total))\" data-w=\"\(Double(node.value) / Double(total))\" data-d=\"\(depth)\" data-n=\"\(escape(node.name))\"><title>\(escape(label))</title><rect height=\"\(rowHeight - 1)\" rx=\"2\" fill=\"\(depth == 0 ? "rgb(190,190,190)" : color(node.name))\"/><text></text></g>")
             var offset = start
             var children: [(Int, Double)] = []

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Numbers as people read them in tables; JSON keeps exact integers.
 public enum Formatting {
@@ -9,7 +10,7 @@ public enum Formatting {
         var v = Double(n) / 1024
         var i = 0
         while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
-        return String(format: v >= 100 ? "%.0f %@" : "%.1f %@", v, units[i])
+        return fixed(v, v >= 100 ? 0 : 1) + " " + units[i]
     }
 
     /// `1,234,567`.
@@ -24,7 +25,28 @@ public enum Formatting {
     }
 
     /// `1.234 s`.
-    public static func seconds(_ s: Double) -> String { String(format: "%.3f s", s) }
+    public static func seconds(_ s: Double) -> String { fixed(s, 3) + " s" }
+
+    /// `v` with `digits` decimals (printf's `%.Nf`: the analyzer does not load Foundation, whose
+    /// ICU data alone maps 40 MB, so that `record` starts under a small `ulimit -v`).
+    public static func fixed(_ v: Double, _ digits: Int) -> String {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buf in
+            let n = withVaList([Int32(digits), v]) { vsnprintf(buf.baseAddress!, 64, "%.*f", $0) }
+            return n > 0 && n < 64 ? String(cString: buf.baseAddress!) : "\(v)"
+        }
+    }
+
+    /// Two lower-case hex digits.
+    public static func hexByte(_ b: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
+    }
+
+    /// `s` without leading and trailing white space (blanks, tabs, newlines).
+    public static func trimmed(_ s: some StringProtocol) -> Substring {
+        let t = s.drop { $0.isWhitespace }
+        return Substring(t.reversed().drop { $0.isWhitespace }.reversed())
+    }
 
     /// Signed counts and bytes for growth tables: `+12`, `-3`.
     public static func signed(_ n: Int64) -> String { n > 0 ? "+\(count(n))" : count(n) }

@@ -1,5 +1,6 @@
 import CZlib
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// gzip compression through zlib (pprof files are gzipped protobuf).
 enum Gzip {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Symbolication
 import TraceAnalysis
 
@@ -114,7 +115,7 @@ public struct LinesReport: Encodable {
         var n = start + 1
         while n <= source.count {
             let s = source[n - 1]
-            if !s.trimmingCharacters(in: .whitespaces).isEmpty {
+            if !Formatting.trimmed(s).isEmpty {
                 if indent(s) <= base { break }
                 end = n
             }

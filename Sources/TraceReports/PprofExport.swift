@@ -76,7 +76,7 @@ public enum PprofExport {
             let lo = exec.map { m.loadBias &+ $0.vaddr }.min() ?? m.loadBias
             let hi = exec.map { m.loadBias &+ $0.vaddr &+ $0.memsz }.max() ?? m.loadBias
             let file = str(m.path)
-            let build = str(m.buildID.map { String(format: "%02x", $0) }.joined())
+            let build = str(m.buildID.map { Formatting.hexByte($0) }.joined())
             p.message(3) { w in
                 w.uint(1, UInt64(i + 1)); w.uint(2, lo); w.uint(3, hi)
                 w.int(5, file); w.int(6, build)

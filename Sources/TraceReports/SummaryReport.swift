@@ -116,10 +116,7 @@ public struct SummaryReport: Encodable {
         unwind = r.process?.unwind?.name ?? "unknown"
         python = r.interpreter.map { PythonSummary($0, codeObjects: r.pythonCodes.count) }
         var calls: [String: UInt64] = [:]
-        for k in 1...13 {
-            guard let kind = EventKind(rawValue: UInt8(k)), kind != .mark, kind != .rss, kind != .threadExit else { continue }
-            calls[kind.name] = f.calls(kind)
-        }
+        for kind in EventKind.allCases where kind.isCall { calls[kind.name] = f.calls(kind) }
         self.calls = calls
         if let resolver {
             let sites = replay.sites

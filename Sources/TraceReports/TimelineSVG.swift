@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import TraceAnalysis
 
 /// Heap in use and RSS over time as an SVG: marks drawn and labelled, the peak pointed out, and
@@ -16,7 +17,7 @@ public enum TimelineSVG {
         func x(_ s: Double) -> Double { left + (s - start) / (end - start) * plotW }
         func y(_ b: UInt64) -> Double { top + plotH - Double(b) / maxY * plotH }
         func yRSS(_ b: UInt64) -> Double { top + plotH - Double(b) / maxRSS * plotH }
-        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        func f(_ v: Double) -> String { Formatting.fixed(v, 1) }
         var o = """
         <?xml version="1.0" standalone="no"?>
         <svg version="1.1" xmlns="http://www.w3.org/2000/svg" id="\(id)" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))">
@@ -37,7 +38,7 @@ public enum TimelineSVG {
         }
         let span = end - start
         func timeLabel(_ s: Double) -> String {
-            span < 0.05 ? String(format: "%.2f ms", s * 1000) : span < 20 ? String(format: "%.3f s", s) : String(format: "%.1f s", s)
+            span < 0.05 ? Formatting.fixed(s * 1000, 2) + " ms" : span < 20 ? Formatting.fixed(s, 3) + " s" : Formatting.fixed(s, 1) + " s"
         }
         for i in 0...6 {
             let s = start + span * Double(i) / 6
@@ -92,7 +93,7 @@ public enum TimelineSVG {
             let px = x(seconds(t.peakTicks)), py = y(t.peakBytes)
             o += "<circle cx=\"\(f(px))\" cy=\"\(f(py))\" r=\"4\" fill=\"#c0392b\"/>"
             let anchor = px > left + plotW * 0.7 ? "end" : "start"
-            o += "<text x=\"\(f(px + (anchor == "end" ? -8 : 8)))\" y=\"\(f(max(py - 8, top + 10)))\" text-anchor=\"\(anchor)\" fill=\"#c0392b\">peak \(Formatting.bytes(t.peakBytes)) at \(String(format: "%.3f s", seconds(t.peakTicks)))</text>\n"
+            o += "<text x=\"\(f(px + (anchor == "end" ? -8 : 8)))\" y=\"\(f(max(py - 8, top + 10)))\" text-anchor=\"\(anchor)\" fill=\"#c0392b\">peak \(Formatting.bytes(t.peakBytes)) at \(Formatting.fixed(seconds(t.peakTicks), 3) + " s")</text>\n"
         }
         // legend
         var lx = left

@@ -23,6 +23,19 @@ import Testing
         #expect(t.count(.pvalloc) == 1)
     }
 
+    /// Under a small address-space limit the launcher still starts (it maps no Foundation/ICU)
+    /// and the program runs, untraced, with one line saying why (hardening issue, item 6).
+    @Test(arguments: [50_000, 90_000])
+    func smallAddressSpaceLimit(kib: Int) throws {
+        let dir = try Toolbox.scratch("ulimit-\(kib)")
+        let r = try Toolbox.run("/bin/sh", ["-c", "ulimit -v \(kib) && exec \"$0\" record -o \"$1\" -- /bin/echo hi",
+                                            Toolbox.alloctrace, dir + "/t.atrace"])
+        #expect(r.status == 0)
+        #expect(r.out == "hi\n")
+        #expect(r.stderr.contains("alloctrace: cannot map 65536 KiB for the stack and type tables (Cannot allocate memory) under the address-space limit of \(kib) KiB (ulimit -v); the program runs untraced\n"))
+        #expect(r.stderr.contains("alloctrace: no trace was written"))
+    }
+
     @Test func markFromOutside() throws {
         let dir = try Toolbox.scratch("mark")
         let p = Process()

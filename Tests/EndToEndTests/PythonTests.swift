@@ -175,7 +175,7 @@ enum Interpreters {
         let items = try #require(decoded.events.first { $0.kind == .malloc && $0.size == 800_000 })
         #expect(decoded.between("filled", "emptied").contains { $0.kind == .free && $0.address == items.address })
         // untraced the module is importable through PYTHONPATH and does nothing
-        let folder = Toolbox.binDir + "/alloctrace_AllocTraceCommands.resources/Python"
+        let folder = Toolbox.sourceRoot + "/analyzer/AllocTraceCommands/Python"
         let plain = try Toolbox.run(Interpreters.debian, [script],
                                     environment: ProcessInfo.processInfo.environment.merging(["PYTHONPATH": folder]) { $1 })
         #expect(plain.status == 0 && plain.out == "False\n")

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import TraceFormat
 
 /// The `alloctrace` command: records heap allocations of a program and answers questions about them.
@@ -51,7 +52,7 @@ public struct AllocTraceCommand: ParsableCommand {
                 var message = "alloctrace: error: unknown command '\(first)'"
                 if let nearest, editDistance(first, nearest) <= max(2, nearest.count / 3) { message += "; did you mean '\(nearest)'?" }
                 message += "\nthe commands: \(names.joined(separator: ", ")) (alloctrace --help says more)\n"
-                FileHandle.standardError.write(Data(message.utf8))
+                StandardStreams.error(message)
                 Glibc.exit(64)
             }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import TraceAnalysis
 import TraceReader
 import TraceReports
@@ -16,14 +17,21 @@ struct OutputOptions: ParsableArguments {
 
 /// Opens a trace and replays it, turning every failure into one clear line.
 enum Analysis {
+    /// The trace `path` names (a recording's index: its `--process` choice), open; any failure
+    /// as one line.
+    static func open(_ path: String) throws -> TraceReader {
+        let reader: TraceReader
+        do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
+        SampledTraces.note(reader)   // every view of it then says its figures are estimates
+        return reader
+    }
+
     /// `innermostFramesOnly`: the report names sites by their innermost user frame only (the
     /// debug information loaded meanwhile is then that of the modules holding innermost frames).
     /// `untilMark`: stop at that mark (from 1), as `--pid` does.
     static func replay(_ path: String, _ request: ReplayRequest, innermostFramesOnly: Bool = false,
                        untilMark: Int? = nil) throws -> HeapReplay {
-        let reader: TraceReader
-        do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
-        SampledTraces.note(reader)
+        let reader = try open(path)
         var request = request
         request.untilMark = untilMark
         let replay = HeapReplay(reader: reader, request: request)
@@ -36,10 +44,10 @@ enum Analysis {
         let terminal = isatty(2) != 0
         if terminal {
             replay.progress = { n in
-                FileHandle.standardError.write(Data("\ralloctrace: \(Formatting.count(n)) events...".utf8))
+                StandardStreams.error("\ralloctrace: \(Formatting.count(n)) events...")
             }
         }
-        defer { if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+        defer { if terminal { StandardStreams.error("\r\u{1B}[K") } }
         do {
             try replay.run()
         } catch let e as TraceError {
@@ -95,9 +103,7 @@ enum Analysis {
 
     /// Replays a trace into a timeline (a pass of its own).
     static func timeline(_ path: String, groups: Bool) throws -> (Timeline, TraceReader) {
-        let reader: TraceReader
-        do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
-        SampledTraces.note(reader)
+        let reader = try open(path)
         let replay = TimelineReplay(reader: reader, groups: groups)
         do { try replay.run() } catch let e as TraceError { throw CommandError(e.description) }
         return (replay.timeline, reader)

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
+import TraceFormat
 
 /// `alloctrace debug [GDB OPTIONS] -- PROGRAM ARGS...`: gdb on the program, with the recorder preloaded
 /// into the program only and the `alloctrace ...` gdb commands defined (analyzer/gdb/alloctrace-gdb.py).
@@ -44,7 +46,7 @@ struct Debug: ParsableCommand {
         guard let gdb = Spawner.resolveInPath("gdb", environment["PATH"] ?? "/usr/bin:/bin") else {
             throw CommandError("gdb is not installed (scripts/install-deps.sh installs it)", status: 127)
         }
-        var pattern = environment["ALLOCTRACE_OUTPUT"] ?? "alloctrace.%n.%p.atrace"
+        var pattern = environment["ALLOCTRACE_OUTPUT"] ?? TraceFileName.defaultPattern.description
         if !pattern.hasPrefix("/") { pattern = FileManager.default.currentDirectoryPath + "/" + pattern }
         let preload = library + (environment["LD_PRELOAD"].map { " " + $0 } ?? "")
         var wrapper = ["env", "LD_PRELOAD=" + preload, "ALLOCTRACE_OUTPUT=" + pattern]
@@ -90,7 +92,7 @@ struct Debug: ParsableCommand {
     }
 
     static func shellQuoted(_ s: String) -> String {
-        "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        "'" + s.replacing("'", with: "'\\''") + "'"
     }
 
     /// The gdb script: $ALLOCTRACE_GDB_SCRIPT, beside this executable, in ../share/alloctrace of an

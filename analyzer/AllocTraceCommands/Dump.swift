@@ -17,8 +17,8 @@ struct Dump: ParsableCommand {
             """
     )
 
-    @Argument(help: "The trace file.")
-    var trace: String
+    @OptionGroup var input: TraceFile
+    var trace: String { input.trace }
 
     @OptionGroup var process: ProcessOptions
 
@@ -341,7 +341,7 @@ struct DumpPrinter {
             regionStarts = []
             text("heap_snapshot begin")
             key("id"); decimal(b.snapshotID)
-            key("trigger"); text(b.trigger?.name.replacingOccurrences(of: " ", with: "_") ?? "unknown(\(b.triggerRaw))")
+            key("trigger"); text(b.trigger?.name.replacing(" ", with: "_") ?? "unknown(\(b.triggerRaw))")
             key("thread"); decimal(UInt64(b.threadIndex))
             time(b.ticks, reader)
         case let .regions(rs):

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Runs a command body; a CommandError (or any error) becomes one line on stderr and an exit status.
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
@@ -18,25 +19,11 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 
 /// `alloctrace: error: MESSAGE` on stderr.
 func printError(_ message: String) {
-    writeToStderr("alloctrace: error: \(message)\n")
+    StandardStreams.error("alloctrace: error: \(message)\n")
 }
 
 /// `alloctrace: MESSAGE` on stderr.
 func printNote(_ message: String) {
-    writeToStderr("alloctrace: \(message)\n")
+    StandardStreams.error("alloctrace: \(message)\n")
 }
 
-/// Writes what it can: a closed or full stderr (EPIPE, EFBIG under `ulimit -f`) loses the message
-/// but never traps (FileHandle.write does), so `record` still exits as its program did.
-private func writeToStderr(_ text: String) {
-    var bytes = Array(text.utf8)
-    var done = 0
-    bytes.withUnsafeMutableBytes { raw in
-        while done < raw.count {
-            let n = write(2, raw.baseAddress! + done, raw.count - done)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            done += n
-        }
-    }
-}

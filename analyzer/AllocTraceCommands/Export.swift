@@ -13,8 +13,8 @@ struct Export: ParsableCommand {
         abstract: "Export for other viewers: pprof (go tool pprof, Pyroscope), massif (ms_print, massif-visualizer) or collapsed stacks (flamegraph.pl, inferno, speedscope)."
     )
 
-    @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String
+    @OptionGroup var input: TraceFile
+    var trace: String { input.trace }
 
     @OptionGroup var process: ProcessOptions
 

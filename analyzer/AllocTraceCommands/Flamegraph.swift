@@ -9,8 +9,8 @@ struct Flamegraph: ParsableCommand {
         abstract: "A self-contained interactive SVG flame graph of allocations, bytes, peak, leaked or temporary."
     )
 
-    @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String
+    @OptionGroup var input: TraceFile
+    var trace: String { input.trace }
 
     @OptionGroup var process: ProcessOptions
 

@@ -10,10 +10,7 @@ struct Growth: ParsableCommand {
         discussion: "Moments are mark labels, #N for the N-th mark, seconds (2.5 or 2.5s), start or end."
     )
 
-    @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String?
-
-    @OptionGroup var live: LiveOptions
+    @OptionGroup var live: TraceSource
 
     @Option(help: "The earlier moment (default: start; with --pid, the mark before the one made now).")
     var from: Moment?
@@ -37,7 +34,7 @@ struct Growth: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (trace, mark) = try live.target(self.trace)
+            let (trace, mark) = try live.target()
             // with --pid: from the previous mark (as show_growth, since its last call) to the one made now
             let from = self.from ?? mark.map { $0 > 1 ? Moment.markIndex($0 - 1) : .start } ?? .start
             let to = mark.map { Moment.markIndex($0) } ?? self.to

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What `record` says when its program has ended: the main program (the last image of the process
 /// it started), its trace, and how many other processes were traced; and the recording's index,
@@ -9,7 +10,7 @@ enum LaunchAccount {
     /// (The temporary folder when the traces' folder is not one yet, as with `-o %n/trace`.)
     static func createJournal(pattern: String) -> String? {
         let dir = URL(fileURLWithPath: pattern).deletingLastPathComponent().path
-        for folder in [dir, NSTemporaryDirectory()] {
+        for folder in [dir, FileManager.default.temporaryDirectory.path] {
             let base = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
             var template = Array("\(base)/.alloctrace-journal.\(getpid()).XXXXXX".utf8CString)
             let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -65,7 +66,8 @@ enum LaunchAccount {
 
     static func printAccount(_ recording: Recording, main: Recording.Process, index: String?) {
         let trace = main.last.trace
-        let size = (try? FileManager.default.attributesOfItem(atPath: trace)[.size] as? Int) ?? 0
+        var st = stat()
+        let size = stat(trace, &st) == 0 ? Int(st.st_size) : 0
         let ended: String
         switch main.end {
         case "exit": ended = "exit status \(main.status ?? 0)"

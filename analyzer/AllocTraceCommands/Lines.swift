@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import TraceAnalysis
 import TraceReports
 
@@ -10,10 +11,7 @@ struct Lines: ParsableCommand {
         abstract: "A source file line by line: allocations made there (directly or inlined), bytes, bytes live at the peak, bytes never freed."
     )
 
-    @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String?
-
-    @OptionGroup var live: LiveOptions
+    @OptionGroup var live: TraceSource
 
     @Argument(help: "The source file to print.")
     var source: String?
@@ -27,7 +25,7 @@ struct Lines: ParsableCommand {
     func run() throws {
         try reportingErrors {
             // with --pid the one argument is the source file
-            let (traceArgument, sourceArgument) = live.pid != nil && source == nil ? (nil, self.trace) : (self.trace, source)
+            let (traceArgument, sourceArgument) = live.pid != nil && source == nil ? (nil, live.trace) : (live.trace, source)
             guard let source = sourceArgument else { throw CommandError("name the source file to print") }
             guard FileManager.default.isReadableFile(atPath: source) else { throw CommandError("cannot read source file \(source)") }
             let (trace, mark) = try live.target(traceArgument)

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `alloctrace mark PID [LABEL]`: marks this moment in a running traced process.
 struct Mark: ParsableCommand {

@@ -6,16 +6,13 @@ import TraceReports
 struct Marks: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "marks", abstract: "Every mark with its label, time, live heap and RSS.")
 
-    @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String?
-
-    @OptionGroup var live: LiveOptions
+    @OptionGroup var live: TraceSource
 
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         try reportingErrors {
-            let (trace, mark) = try live.target(self.trace)
+            let (trace, mark) = try live.target()
             let replay = try Analysis.replay(trace, ReplayRequest(), untilMark: mark)
             try Analysis.emit(MarksReport(replay: replay), json: output.json) { $0.text() }
         }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Writes a command's product to `-o FILE`, or stdout without one.
 ///
@@ -8,24 +9,12 @@ import Foundation
 enum OutputFile {
     static func write(_ bytes: [UInt8], to path: String?) throws {
         guard let path else {
-            FileHandle.standardOutput.write(Data(bytes))
+            StandardStreams.write(1, bytes)
             return
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         if fd < 0 { throw CommandError("cannot write \(path): \(String(cString: strerror(errno)))") }
-        var done = 0
-        var failure: Int32 = 0
-        bytes.withUnsafeBytes { raw in
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                done += n
-            }
-        }
+        var failure = StandardStreams.write(fd, bytes)
         if close(fd) != 0 && failure == 0 && errno != EINTR { failure = errno }
         if failure != 0 { throw CommandError("cannot write \(path): \(String(cString: strerror(failure)))") }
         printNote("wrote \(path) (\(bytes.count) bytes)")

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Finds the recorder library that `record` preloads into the target.
 enum PreloadLibrary {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What `record` adds to the environment for Python programs.
 ///
@@ -19,14 +20,13 @@ enum PythonEnvironment {
         return "PYTHONMALLOC=malloc, so that Python's small objects reach the recorder (set PYTHONMALLOC to choose otherwise)"
     }
 
-    /// The folder holding `alloctrace.py`: this command's resource bundle beside the executable (a
-    /// SwiftPM build folder), else `../share/alloctrace/python` of an installed prefix. Not
-    /// `Bundle.module`, which traps when the bundle is missing.
+    /// The folder holding `alloctrace.py`: `../share/alloctrace/python` of an installed prefix,
+    /// else the source tree this command was built from (a build folder's command).
     static func moduleFolder() -> String? {
         let exe = URL(fileURLWithPath: CommandLine.executablePathResolved).deletingLastPathComponent()
         let candidates = [
-            exe.appendingPathComponent("alloctrace_AllocTraceCommands.resources/Python"),
             exe.deletingLastPathComponent().appendingPathComponent("share/alloctrace/python"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Python"),
         ]
         return candidates.first { FileManager.default.isReadableFile(atPath: $0.appendingPathComponent("alloctrace.py").path) }?.path
     }
@@ -38,9 +38,7 @@ enum PythonEnvironment {
         let file = program.contains("/") ? program
             : (path ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/\(program)" }
                 .first { FileManager.default.isExecutableFile(atPath: $0) } ?? program
-        guard let handle = FileHandle(forReadingAtPath: file) else { return false }
-        defer { try? handle.close() }
-        let head = (try? handle.read(upToCount: 256)) ?? Data()
+        guard let head = StandardStreams.head(of: file, count: 256) else { return false }
         guard head.starts(with: Array("#!".utf8)) else { return false }
         let line = String(decoding: head.prefix { $0 != 0x0A }, as: UTF8.self)
         return line.contains("python")

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
+import TraceFormat
 
 /// `alloctrace record [options] -- PROGRAM ARGS...`: runs a program under the recorder.
 struct Record: ParsableCommand {
@@ -14,14 +16,15 @@ struct Record: ParsableCommand {
     )
 
     /// Trace file (ALLOCTRACE_OUTPUT); %p is replaced by the pid and %n by the program name.
-    @Option(name: .shortAndLong, help: "Trace file; %p is the pid, %n the program name (default alloctrace.%n.%p.atrace).")
+    @Option(name: .shortAndLong, help: "Trace file; %p is the pid, %n the program name (default \(TraceFileName.defaultPattern)).")
     var output: String?
 
     @Option(help: "Deepest stack recorded, in frames (ALLOCTRACE_STACK_DEPTH).")
     var depth: Int?
 
-    @Option(help: "Stack capture: auto (.eh_frame call-frame information; libunwind where that is not enough), libunwind, fp, none, or verify (auto checked against libunwind on every stack, counts printed at exit) (ALLOCTRACE_UNWIND).")
-    var unwind: String?
+    @Option(help: "Stack capture: auto (.eh_frame call-frame information; libunwind where that is not enough), libunwind, fp, none, or verify (auto checked against libunwind on every stack, counts printed at exit) (ALLOCTRACE_UNWIND).",
+            transform: UnwindChoice.parse)
+    var unwind: UnwindChoice?
 
     @Option(name: .customLong("flush-ms"), help: "Flush the trace at least this often (ALLOCTRACE_FLUSH_MS, default 1000).")
     var flushMs: Int?
@@ -35,14 +38,17 @@ struct Record: ParsableCommand {
     @Option(name: .customLong("zstd-level"), help: "zstd compression level (ALLOCTRACE_ZSTD_LEVEL, default 1).")
     var zstdLevel: Int?
 
-    @Option(name: .customLong("heap-graph"), help: "Heap-graph snapshots: marks,exit (default), marks, exit or off (ALLOCTRACE_HEAP_GRAPH).")
-    var heapGraph: String?
+    @Option(name: .customLong("heap-graph"), help: "Heap-graph snapshots: marks,exit (default), marks, exit or off (ALLOCTRACE_HEAP_GRAPH).",
+            transform: HeapGraphChoice.parse)
+    var heapGraph: HeapGraphChoice?
 
-    @Option(help: "Which processes to trace: all (default: every child and exec'd program), exec (the program started and the programs it execs), none (the program started only) (ALLOCTRACE_FOLLOW).")
-    var follow: String?
+    @Option(help: "Which processes to trace: all (default: every child and exec'd program), exec (the program started and the programs it execs), none (the program started only) (ALLOCTRACE_FOLLOW).",
+            transform: FollowChoice.parse)
+    var follow: FollowChoice?
 
-    @Option(name: .customLong("sample-bytes"), help: "Sampled recording: record allocations as a Poisson process of one sample per N bytes on average (512K, 2M; allocations of N or more always), and only the frees of sampled blocks; the analyzer estimates every figure (ALLOCTRACE_SAMPLE_BYTES). Leaks, cycles, chains and retained need a full trace.")
-    var sampleBytes: String?
+    @Option(name: .customLong("sample-bytes"), help: "Sampled recording: record allocations as a Poisson process of one sample per N bytes on average (512K, 2M; allocations of N or more always), and only the frees of sampled blocks; the analyzer estimates every figure (ALLOCTRACE_SAMPLE_BYTES). Leaks, cycles, chains and retained need a full trace.",
+            transform: SampleBytes.option)
+    var sampleBytes: UInt64?
 
     @Flag(name: .shortAndLong, help: "Print nothing of alloctrace's own on stderr.")
     var quiet = false
@@ -54,17 +60,7 @@ struct Record: ParsableCommand {
         // `record --help`: the words after the options are the program's, except a first one
         // that asks for help
         if let first = command.first, ["--help", "-h", "help"].contains(first) { throw CleanExit.helpRequest(self) }
-        if let unwind, !["auto", "libunwind", "fp", "frame-pointers", "none", "verify"].contains(unwind) {
-            throw ValidationError("--unwind takes auto, libunwind, fp, none or verify")
-        }
         if let depth, depth < 1 || depth > 240 { throw ValidationError("--depth takes 1 to 240") }
-        if let heapGraph, !["marks,exit", "exit,marks", "marks", "exit", "off"].contains(heapGraph) {
-            throw ValidationError("--heap-graph takes marks,exit, marks, exit or off")
-        }
-        if let sampleBytes, SampleBytes.parse(sampleBytes) == nil {
-            throw ValidationError("--sample-bytes takes a byte count of 1 or more, with an optional K, M or G (KiB, MiB, GiB): 512K")
-        }
-        if let follow, !["all", "exec", "none"].contains(follow) { throw ValidationError("--follow takes all, exec or none") }
         if programAndArguments.isEmpty { throw ValidationError("name the program to run: alloctrace record -- PROGRAM [ARGS...]") }
     }
 
@@ -81,7 +77,7 @@ struct Record: ParsableCommand {
         let library = try PreloadLibrary.path()
         let argv = programAndArguments
         let cwd = FileManager.default.currentDirectoryPath
-        var pattern = output ?? "alloctrace.%n.%p.atrace"
+        var pattern = output ?? TraceFileName.defaultPattern.description
         if !pattern.hasPrefix("/") { pattern = cwd + "/" + pattern }
 
         var env = ProcessInfo.processInfo.environment
@@ -90,16 +86,16 @@ struct Record: ParsableCommand {
         env["ALLOCTRACE_OUTPUT"] = pattern
         if env["SWIFT_BACKTRACE"] == nil { env["SWIFT_BACKTRACE"] = "enable=no" }
         if let depth { env["ALLOCTRACE_STACK_DEPTH"] = String(depth) }
-        if let unwind { env["ALLOCTRACE_UNWIND"] = unwind }
+        if let unwind { env["ALLOCTRACE_UNWIND"] = unwind.rawValue }
         if let flushMs { env["ALLOCTRACE_FLUSH_MS"] = String(flushMs) }
         if let rssMs { env["ALLOCTRACE_RSS_MS"] = String(rssMs) }
         if let markSignal { env["ALLOCTRACE_MARK_SIGNAL"] = markSignal }
         if let zstdLevel { env["ALLOCTRACE_ZSTD_LEVEL"] = String(zstdLevel) }
-        if let heapGraph { env["ALLOCTRACE_HEAP_GRAPH"] = heapGraph }
-        if let sampleBytes, let n = SampleBytes.parse(sampleBytes) { env["ALLOCTRACE_SAMPLE_BYTES"] = String(n) }
+        if let heapGraph { env["ALLOCTRACE_HEAP_GRAPH"] = heapGraph.rawValue }
+        if let sampleBytes { env["ALLOCTRACE_SAMPLE_BYTES"] = String(sampleBytes) }
         if quiet { env["ALLOCTRACE_QUIET"] = "1" }      // the recorder's own messages too
         if let note = PythonEnvironment.prepare(&env, argv: argv), !quiet { printNote(note) }
-        if let follow { env["ALLOCTRACE_FOLLOW"] = follow }
+        if let follow { env["ALLOCTRACE_FOLLOW"] = follow.rawValue }
 
         let journal = LaunchAccount.createJournal(pattern: pattern)
         env["ALLOCTRACE_INDEX"] = journal
@@ -126,6 +122,6 @@ struct Record: ParsableCommand {
     static func shellQuoted(_ s: String) -> String {
         let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,%@")
         if !s.isEmpty && s.allSatisfy({ safe.contains($0) }) { return s }
-        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return "'" + s.replacing("'", with: "'\\''") + "'"
     }
 }

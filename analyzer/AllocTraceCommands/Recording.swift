@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import TraceReader
 
 /// One `record` run: every process the recorder traced, built by the launcher from the journal the
@@ -192,9 +193,7 @@ struct Recording: Codable, Equatable {
 
     /// True when the file is a recording index (by its first bytes: JSON, not a trace's magic).
     static func isIndex(_ path: String) -> Bool {
-        guard let h = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? h.close() }
-        let head = (try? h.read(upToCount: 64)) ?? Data()
+        guard let head = StandardStreams.head(of: path, count: 64) else { return false }
         return head.first == UInt8(ascii: "{") && String(decoding: head, as: UTF8.self).contains("\"")
     }
 

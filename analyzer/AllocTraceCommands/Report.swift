@@ -9,8 +9,8 @@ struct Report: ParsableCommand {
         abstract: "One self-contained HTML page: summary, timeline, flame graphs, top sites, types at each mark, growth, leaks and cycles."
     )
 
-    @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String
+    @OptionGroup var input: TraceFile
+    var trace: String { input.trace }
 
     @OptionGroup var process: ProcessOptions
 
@@ -21,11 +21,11 @@ struct Report: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            // the marks are known after a first pass; the second snapshots the heap at each of them
-            let first = try Analysis.replay(trace, ReplayRequest())
-            let moments = ReportHTML.marksWithSections(first.marks.count).map { Moment.markIndex($0) } + [.end]
-            let replay = try Analysis.replay(trace, ReplayRequest(sites: true, moments: moments))
+            // the timeline's pass finds the marks; the second snapshots the heap at those that get
+            // sections of their own
             let (timeline, _) = try Analysis.timeline(trace, groups: true)
+            let moments = ReportHTML.marksWithSections(timeline.marks.count).map { Moment.markIndex($0) } + [.end]
+            let replay = try Analysis.replay(trace, ReplayRequest(sites: true, moments: moments))
             // leaks and cycles when the trace holds a heap graph at its end
             let graph = try? Analysis.heapGraph(trace, at: .end, stacks: stacks)
             let html = ReportHTML.render(.init(replay: replay, timeline: timeline, resolver: stacks.resolver(replay.reader),

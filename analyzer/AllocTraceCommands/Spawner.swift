@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Starts the target with posix_spawn, passes on the signals sent to the launcher, and waits for it.
 enum Spawner {
@@ -82,7 +83,7 @@ enum Spawner {
     static func exit(as ending: Ending) -> Never {
         switch ending {
         case .exited(let code):
-            Foundation.exit(code)
+            Glibc.exit(code)
         case .killed(let sig):
             var none = rlimit(rlim_cur: 0, rlim_max: 0)
             _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &none)
@@ -92,7 +93,7 @@ enum Spawner {
             sigaddset(&only, sig)
             pthread_sigmask(SIG_UNBLOCK, &only, nil)
             raise(sig)
-            Foundation.exit(128 + sig)
+            Glibc.exit(128 + sig)
         }
     }
 

@@ -9,10 +9,7 @@ struct Summary: ParsableCommand {
         abstract: "Duration, calls, bytes, peak heap and RSS, leaks, temporaries, threads and the top sites."
     )
 
-    @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String?
-
-    @OptionGroup var live: LiveOptions
+    @OptionGroup var live: TraceSource
 
     @Option(help: "How many sites to list by peak and by bytes not freed.")
     var top = 3
@@ -22,7 +19,7 @@ struct Summary: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (trace, mark) = try live.target(self.trace)
+            let (trace, mark) = try live.target()
             if !output.json, output.process.process == nil, let tree = ProcessTree.text(for: trace, current: try ProcessSelection.resolve(trace)) { print(tree, terminator: "") }
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true), innermostFramesOnly: !output.json, untilMark: mark)
             var report = SummaryReport(replay: replay, resolver: stacks.resolver(replay.reader), topSites: top,

@@ -10,8 +10,8 @@ struct TimelineCommand: ParsableCommand {
         abstract: "Heap in use and RSS over time as SVG, marks labelled, the peak pointed out; --types K stacks the K largest types."
     )
 
-    @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String
+    @OptionGroup var input: TraceFile
+    var trace: String { input.trace }
 
     @OptionGroup var process: ProcessOptions
 

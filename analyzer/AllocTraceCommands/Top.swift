@@ -8,10 +8,7 @@ extension SiteMetric: ExpressibleByArgument {}
 struct Top: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "top", abstract: "Allocation sites ranked by allocations, bytes, peak, leaked or temporary.")
 
-    @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String?
-
-    @OptionGroup var live: LiveOptions
+    @OptionGroup var live: TraceSource
 
     @Option(help: "Rank by allocations, bytes, peak, leaked or temporary.")
     var by: SiteMetric = .bytes
@@ -19,23 +16,22 @@ struct Top: ParsableCommand {
     @Option(help: "How many sites to show.")
     var limit = 10
 
-    @Option(help: "Merge sites by `stack` (default) or by allocating `function`.")
-    var group: String = "stack"
+    @Option(help: "Merge sites by `stack` (default) or by allocating `function`.", transform: SiteGrouping.parse)
+    var group: SiteGrouping = .stack
 
     @OptionGroup var output: OutputOptions
     @OptionGroup var stacks: StackOptions
 
     func validate() throws {
-        if group != "stack" && group != "function" { throw ValidationError("--group takes stack or function") }
         if limit < 1 { throw ValidationError("--limit takes a positive number") }
     }
 
     func run() throws {
         try reportingErrors {
-            let (trace, mark) = try live.target(self.trace)
+            let (trace, mark) = try live.target()
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true), untilMark: mark)
             let report = TopReport(replay: replay, resolver: stacks.resolver(replay.reader), by: by,
-                                   groupByFunction: group == "function", limit: limit)
+                                   groupByFunction: group == .function, limit: limit)
             try Analysis.emit(report, json: output.json) { $0.text() }
         }
     }

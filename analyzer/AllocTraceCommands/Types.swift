@@ -14,10 +14,7 @@ struct Types: ParsableCommand {
         discussion: "MOMENT is a mark's label, #N for the N-th mark, a time in seconds (2.5 or 2.5s), start or end."
     )
 
-    @Argument(help: "A trace written by `alloctrace record`.")
-    var trace: String?
-
-    @OptionGroup var live: LiveOptions
+    @OptionGroup var live: TraceSource
 
     @Option(help: "The moment: a mark label, #N, seconds, start or end.")
     var at: Moment = .end
@@ -32,13 +29,24 @@ struct Types: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (trace, mark) = try live.target(self.trace)
+            let (trace, mark) = try live.target()
             let at = mark.map { Moment.markIndex($0) } ?? self.at
-            let replay = try Analysis.replay(trace, ReplayRequest(moments: [at]), untilMark: mark)
-            var report = TypesReport(replay: replay, resolver: stacks.resolver(replay.reader), at: at, limit: limit)
-            // with a heap graph at that moment, C++ objects are named by their dynamic type too
-            if let graph = Analysis.heapGraphIfPresent(trace, at: at, stacks: stacks, fullNames: names.qualified(json: output.json)) {
+            // With a heap graph at that moment, C++ objects are named by their dynamic type too, and
+            // its replay has all the figures: the plain one runs only without it. A label is the
+            // exception: the graph's replay stops at its snapshot, and only the plain one reads
+            // every mark (a label that several marks carry gets its warning).
+            let fullNames = names.qualified(json: output.json)
+            var graph: HeapGraphAnalysis? = nil
+            if case .mark = at {} else { graph = Analysis.heapGraphIfPresent(trace, at: at, stacks: stacks, fullNames: fullNames, notes: true) }
+            var report: TypesReport
+            if let graph {
                 report = TypesReport(graph: graph, at: at, limit: limit)
+            } else {
+                let replay = try Analysis.replay(trace, ReplayRequest(moments: [at]), untilMark: mark)
+                report = TypesReport(replay: replay, resolver: stacks.resolver(replay.reader), at: at, limit: limit)
+                if case .mark = at, let graph = Analysis.heapGraphIfPresent(trace, at: at, stacks: stacks, fullNames: fullNames) {
+                    report = TypesReport(graph: graph, at: at, limit: limit)
+                }
             }
             try Analysis.emit(report, json: output.json) { $0.text() }
         }

@@ -101,20 +101,20 @@ int at_gettid(void) { return (int)syscall(SYS_gettid); }
 
 int at_is_thread_main(void) { return at_gettid() == getpid(); }
 
-void at_message(const char *text) {
-    if (at_is_quiet()) return;
-    at_write_all(2, "alloctrace: ", 12);
-    at_write_all(2, text, strlen(text));
-    at_write_all(2, "\n", 1);
-}
-
+/* One write per message: the launcher writes to the same stderr at the same moment, and two
+ * writes could be split by its line. Plain copies, no stdio: this runs in signal handlers too. */
 void at_message2(const char *a, const char *b) {
     if (at_is_quiet()) return;
-    at_write_all(2, "alloctrace: ", 12);
-    at_write_all(2, a, strlen(a));
-    at_write_all(2, b, strlen(b));
-    at_write_all(2, "\n", 1);
+    char line[1024];
+    size_t n = 0;
+    const char *parts[3] = { "alloctrace: ", a, b };
+    for (int i = 0; i < 3; i++)
+        for (const char *p = parts[i]; p && *p && n < sizeof line - 1; p++) line[n++] = *p;
+    line[n++] = '\n';
+    at_write_all(2, line, n);
 }
+
+void at_message(const char *text) { at_message2(text, NULL); }
 
 int at_write_all(int fd, const void *data, size_t n) {
     const char *p = data;

@@ -156,6 +156,9 @@ out:
 }
 
 int at_install_swift_hook(void) {
+    /* no Swift code loaded at start: reading libswiftCore's symbol table from disk, most of the
+     * hook's set-up cost, would buy nothing; a Swift library dlopen'd later gets interposition */
+    if (!at_program_needs_swift()) return 2;
     const char *why = at_repair_and_install();
     if (!why) return 1;
     if (strcmp(why, "libswiftCore not loaded") != 0) at_message2("Swift type capture falls back to interposition: ", why);

@@ -187,15 +187,37 @@ static int at_swift_cb(struct dl_phdr_info *info, size_t size, void *arg) {
     return 0;
 }
 
-void at_forget_swift_crash_handlers(void) {
-    Dl_info self, core;
-    void *probe = dlsym(RTLD_DEFAULT, "swift_retain");
-    if (!probe || !dladdr(probe, &core) || !core.dli_fname || !dladdr((void *)&at_forget_swift_crash_handlers, &self)) return;
-    const char *slash = strrchr(core.dli_fname, '/');
-    at_swift_scan scan = { core.dli_fname, slash ? (size_t)(slash - core.dli_fname + 1) : 0,
+/* Whether a loaded object other than the recorder and the Swift runtime's own libraries needs
+ * libswiftCore: the recorder itself loads it into every program, C or Python alike. Decided once,
+ * at start (before the program's own code runs). */
+static int at_swift_program = -1;
+static uintptr_t at_core_base;
+static const char *at_core_path;
+
+static int at_core_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)size; (void)arg;
+    const char *n = info->dlpi_name, *s = n ? strrchr(n, '/') : NULL;
+    if (!n || strcmp(s ? s + 1 : n, "libswiftCore.so") != 0) return 0;
+    at_core_base = info->dlpi_addr; at_core_path = n;
+    return 1;
+}
+
+int at_program_needs_swift(void) {
+    if (at_swift_program >= 0) return at_swift_program;
+    Dl_info self;
+    at_swift_program = 0;
+    if (!dl_iterate_phdr(at_core_cb, NULL) || !at_core_path || !dladdr((void *)&at_program_needs_swift, &self))
+        return 0;
+    const char *slash = strrchr(at_core_path, '/');
+    at_swift_scan scan = { at_core_path, slash ? (size_t)(slash - at_core_path + 1) : 0,
                            (uintptr_t)self.dli_fbase, 0 };
     dl_iterate_phdr(at_swift_cb, &scan);
-    if (scan.swift_program) return;
+    at_swift_program = scan.swift_program;
+    return at_swift_program;
+}
+
+void at_forget_swift_crash_handlers(void) {
+    if (at_program_needs_swift() || !at_core_path) return;
     static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGQUIT, SIGSYS };
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         struct sigaction old;
@@ -203,7 +225,7 @@ void at_forget_swift_crash_handlers(void) {
         void *h = (old.sa_flags & SA_SIGINFO) ? (void *)old.sa_sigaction : (void *)old.sa_handler;
         if (h == (void *)SIG_DFL || h == (void *)SIG_IGN) continue;
         Dl_info where;
-        if (!dladdr(h, &where) || where.dli_fbase != core.dli_fbase) continue;
+        if (!dladdr(h, &where) || (uintptr_t)where.dli_fbase != at_core_base) continue;
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;

@@ -4,7 +4,6 @@ import TraceFormat
 
 /// Reads the ALLOCTRACE_* environment into the global state (constructor time, guard held).
 enum Config {
-    static let defaultOutput: StaticString = "alloctrace.%n.%p.atrace"
 
     static func load() {
         G.pointee.unwind_mode = UInt32(UnwindMode.auto.rawValue)
@@ -37,7 +36,7 @@ enum Config {
         if let out, out.pointee != 0 {
             _ = strncpy(dst, out, pathMax - 1)
         } else {
-            defaultOutput.withUTF8Buffer { b in
+            TraceFileName.defaultPattern.withUTF8Buffer { b in
                 b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { _ = strncpy(dst, $0, pathMax - 1) }
             }
         }

@@ -60,6 +60,13 @@ public func alloctraceModulesChanged() {
 @_cdecl("alloctrace_writer_main")
 public func alloctraceWriterMain(_ unused: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
     T.pointee.state = UInt32(AT_THREAD_INTERNAL)
+    // The first round waits 2 ms (or for a buffer handed over): a short-lived program, such as
+    // the helpers a shell or make execs, has ended by then, and its exit writes everything
+    // without meeting the writer at the lock (on 2 busy cores, a wait of a timeslice or more).
+    let first = at_load32(&G.pointee.work)
+    at_store32(&G.pointee.writer_sleeping, 1)
+    at_futex_wait(&G.pointee.work, first, 2_000_000)
+    at_store32(&G.pointee.writer_sleeping, 0)
     while at_load32(&G.pointee.status) == UInt32(AT_RECORDING) {
         // main called pthread_exit and every other thread is gone: leaving lets the process end
         if at_writer_alone() != 0 { break }

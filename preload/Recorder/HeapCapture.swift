@@ -55,6 +55,13 @@ enum HeapCapture {
         begin.byte(trigger.rawValue)
         begin.varint(me)
         Writer.emit(.heapSnapshot, begin)
+        // A process that recorded no event has no block a word could point to: the graph is empty
+        // whatever memory holds, so skip stopping threads and reading memory (most of what a
+        // short-lived exec'd helper such as /bin/true would pay at exit).
+        if Writer.eventBytes == 0 {
+            writeEnd(id, scanned: 0, written: 0, startNs: startNs)
+            return
+        }
         // after the writer's round: a stopped writer thread must not hold a lock the round needs
         var world: UnsafeMutablePointer<at_stw>? = nil
         let stopped = G.pointee.heap_graph & 4 == 0 && at_stw_stop(&world) != 0
@@ -70,11 +77,15 @@ enum HeapCapture {
             at_run_spilled({ raw in HeapCapture.scanAll(raw!.assumingMemoryBound(to: HeapCapture.ScanContext.self)) }, ctx)
         }
         if stopped { at_stw_resume(world) }
+        writeEnd(id, scanned: context.scanned, written: context.written, startNs: startNs)
+    }
+
+    static func writeEnd(_ id: UInt64, scanned: UInt64, written: UInt64, startNs: UInt64) {
         var end = Writer.builder()
         end.byte(3)
         end.varint(id)
-        end.varint(context.scanned)
-        end.varint(context.written)
+        end.varint(scanned)
+        end.varint(written)
         end.varint(at_monotonic_ns() &- startNs)
         Writer.emit(.heapSnapshot, end)
         Writer.flush()

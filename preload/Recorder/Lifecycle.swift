@@ -94,7 +94,8 @@ enum Lifecycle {
     static func finish(reason: UInt8, status: Int32) {
         if getpid() != G.pointee.pid { return }
         if at_cas32(&G.pointee.status, UInt32(AT_RECORDING), UInt32(AT_FINISHED)) == 0 { return }
-        BufferPool.wakeWriter()
+        // the writer is not woken: it would only compete for the lock (it stops at its next check
+        // of the status, or with the process)
         asWriter {
             // not after a fatal signal: the heap may be what went wrong (a terminating one is fine)
             if (reason == 0 || reason == EndReason.signal.rawValue) && G.pointee.heap_graph & 2 != 0 && PY.pointee.exit_captured == 0 {
@@ -203,7 +204,7 @@ enum Lifecycle {
         if let pattern = Config.outputPattern(), pattern.pointee != 0 {
             G.pointee.fd = at_open_output(pattern, 0)
         } else {
-            G.pointee.fd = Config.defaultOutput.withUTF8Buffer { b in
+            G.pointee.fd = TraceFileName.defaultPattern.withUTF8Buffer { b in
                 b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { at_open_output($0, 0) }
             }
         }

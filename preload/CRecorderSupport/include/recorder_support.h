@@ -393,6 +393,7 @@ void at_note_map_failure(size_t bytes, int err);
 void at_report_start_failure(const char *what);   /* one message naming the address-space limit */
 void at_report_writer_failure(const char *what, int maybe_memory);
 int at_other_allocator_serves(void);        /* 1 (and a message) when malloc is not ours */
+int at_program_needs_swift(void);          /* a module other than the Swift runtime needs libswiftCore */
 void at_forget_swift_crash_handlers(void);  /* libswiftCore's backtracer, in a non-Swift program */
 void at_note_thread_exit(void);
 int at_writer_alone(void);                  /* main called pthread_exit and only the writer is left */

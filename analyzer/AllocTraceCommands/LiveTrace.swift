@@ -1,30 +1,9 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import TraceFormat
 import TraceReader
 import TraceReports
-
-/// `--pid PID` on the analysis commands: mark the running process now, wait until that mark (and
-/// its heap-graph snapshot) is in its trace, and analyse the trace up to it.
-struct LiveOptions: ParsableArguments {
-    @Option(help: "A running traced process (or its `alloctrace record` launcher): mark it now and analyse its trace up to that mark.")
-    var pid: Int32?
-
-    @Option(name: .customLong("wait"), help: "With --pid: how long to wait for the mark to reach the trace, in seconds (reading the trace not counted).")
-    var waitSeconds: Double = 10
-
-    /// The trace to read and, with --pid, the index (from 1) of the mark just made.
-    func target(_ trace: String?) throws -> (path: String, mark: Int?) {
-        guard let pid else {
-            guard let trace else { throw CommandError("name a trace file, or a running traced process with --pid PID") }
-            return (trace, nil)
-        }
-        if let trace { throw CommandError("give either a trace file (\(trace)) or --pid, not both") }
-        let process = try LiveTrace.tracedProcess(pid)
-        let mark = try LiveTrace.markAndWait(process.pid, trace: process.trace, timeout: waitSeconds)
-        return (process.trace, mark)
-    }
-}
 
 /// Traced processes found through /proc, and their traces.
 enum LiveTrace {
@@ -42,8 +21,8 @@ enum LiveTrace {
         }
         let list = children.map { "\($0.pid) (\(name($0.pid)))" }.joined(separator: ", ")
         if isatty(0) != 0 && isatty(2) != 0 {
-            FileHandle.standardError.write(Data("alloctrace: process \(pid) launched several traced processes: \(list)\nwhich one? ".utf8))
-            if let line = readLine(), let chosen = Int32(line.trimmingCharacters(in: .whitespaces)),
+            StandardStreams.error("alloctrace: process \(pid) launched several traced processes: \(list)\nwhich one? ")
+            if let line = readLine(), let chosen = Int32(Formatting.trimmed(line)),
                let hit = children.first(where: { $0.pid == chosen }) { return hit }
         }
         throw CommandError("process \(pid) launched several traced processes: \(list); name one with --pid")
@@ -60,7 +39,7 @@ enum LiveTrace {
             guard stat(link, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size >= 8 else { continue }
             guard let info = try? String(contentsOfFile: "/proc/\(pid)/fdinfo/\(fd)", encoding: .utf8),
                   let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags:") }),
-                  let flags = Int(flagsLine.dropFirst(6).trimmingCharacters(in: .whitespaces), radix: 8),
+                  let flags = Int(Formatting.trimmed(flagsLine.dropFirst(6)), radix: 8),
                   flags & Int(O_ACCMODE) != Int(O_RDONLY) else { continue }
             let h = open(link, O_RDONLY | O_CLOEXEC)
             guard h >= 0 else { continue }
@@ -107,7 +86,7 @@ enum LiveTrace {
     static func state(_ pid: Int32) -> String? { statFields(pid).first.map(String.init) }
     static func ppid(_ pid: Int32) -> Int32? { let f = statFields(pid); return f.count > 1 ? Int32(f[1]) : nil }
     static func name(_ pid: Int32) -> String {
-        ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines)
+        String(Formatting.trimmed((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "?"))
     }
 
     /// A variable of the process's environment.
