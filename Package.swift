@@ -101,6 +101,8 @@ let package = Package(
                           cxxSettings: [.headerSearchPath("../../../include")]),
         .executableTarget(name: "sample-graph", path: "samples/c/graph",
                           cSettings: [.headerSearchPath("../../../include")]),
+        .executableTarget(name: "sample-sampled", path: "samples/c/sampled",
+                          cSettings: [.headerSearchPath("../../../include")]),
         .executableTarget(name: "sample-hostile", path: "samples/c/hostile",
                           cSettings: [.headerSearchPath("../../../include")], linkerSettings: [.linkedLibrary("pthread")]),
 

@@ -32,6 +32,8 @@ public enum HeapGraphError: Error, CustomStringConvertible {
     case unsupportedMoment(Moment)
     case unknownMark(Moment, marks: [String])
     case noSnapshotAtMark(Moment, label: String, snapshotMarks: [String])
+    /// A sampled trace: its events know only the sampled blocks.
+    case sampled(meanBytes: UInt64)
 
     public var description: String {
         switch self {
@@ -51,6 +53,10 @@ public enum HeapGraphError: Error, CustomStringConvertible {
             let named: String
             if case .markIndex = m { named = "\(m) (\"\(label)\")" } else { named = m.description }
             return "no heap-graph snapshot at \(named); \(known)"
+        case .sampled(let r):
+            // the snapshot holds every pointer word, but where blocks begin and end, which is what
+            // makes words edges or roots, comes from the events: a sampled trace has 1 block in many
+            return "this trace was sampled (one in \(r) bytes, record --sample-bytes): the heap graph needs every live block's bounds, which only a full trace has; record without --sample-bytes for leaks, cycles, chains and retained"
         }
     }
 }
@@ -126,6 +132,7 @@ public final class HeapGraphReplay {
     /// Replays the trace. Throws `TraceError` for damage, `HeapGraphError` when there is no
     /// snapshot for the moment.
     public func run() throws {
+        if let sampling = reader.sampling { throw HeapGraphError.sampled(meanBytes: sampling.meanBytes) }
         switch moment {
         case .start, .seconds: throw HeapGraphError.unsupportedMoment(moment)
         default: break
@@ -277,7 +284,7 @@ public final class HeapGraphReplay {
     private func liveBlocks() -> Blocks {
         var all: [(address: UInt64, size: UInt64, type: UInt32, stack: UInt32)] = []
         all.reserveCapacity(live.pointee.count)
-        live.pointee.forEachBlock { b, type in all.append((b.address, b.size, type, b.stack)) }
+        live.pointee.forEachBlock { b, type, _ in all.append((b.address, b.size, type, b.stack)) }
         all.sort { $0.address < $1.address }
         var blocks = Blocks()
         blocks.addresses = all.map(\.address)

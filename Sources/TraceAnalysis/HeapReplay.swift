@@ -90,6 +90,11 @@ public final class HeapReplay {
         self.reader = reader
         self.request = request
         core.trackSites = request.sites
+        if reader.sampling != nil && reader.estimates {
+            // a sampled trace: each block stands for its weight's worth of blocks
+            core.heap.deallocate()
+            core.heap = LiveHeap(weighted: true)
+        }
     }
 
     deinit { core.deallocate() }
@@ -246,18 +251,19 @@ public final class HeapReplay {
         var survivorsByKey: [HeapSnapshot.Key: HeapSnapshot.Tally] = [:]
         let since = m == request.survivorsUntil ? survivorsFromTicks : nil
         var total: UInt64 = 0
-        heap.forEachBlock { b, type in
+        heap.forEachBlock { b, type, weight in
             total = Saturating.add(total, b.size)
             let key = HeapSnapshot.Key(type: type, stack: type != 0 ? 0 : b.stack)
+            let n = Int(weight)
             // sums of sizes from the trace saturate (a crafted size of 2^63 must not wrap to 0)
-            groups[key, default: .init()].blocks += 1
+            groups[key, default: .init()].blocks += n
             groups[key]!.bytes = Saturating.add(groups[key]!.bytes, b.size)
-            byStack[b.stack, default: .init()].blocks += 1
+            byStack[b.stack, default: .init()].blocks += n
             byStack[b.stack]!.bytes = Saturating.add(byStack[b.stack]!.bytes, b.size)
             if let since, b.ticks > since {
-                survivors[b.stack, default: .init()].blocks += 1
+                survivors[b.stack, default: .init()].blocks += n
                 survivors[b.stack]!.bytes = Saturating.add(survivors[b.stack]!.bytes, b.size)
-                survivorsByKey[key, default: .init()].blocks += 1
+                survivorsByKey[key, default: .init()].blocks += n
                 survivorsByKey[key]!.bytes = Saturating.add(survivorsByKey[key]!.bytes, b.size)
             }
         }
@@ -344,17 +350,22 @@ struct ReplayCore {
         let k = Int(kind.rawValue)
         switch kind {
         case .free:
-            figures.frees &+= 1
-            calls.base[k] &+= 1
-            release(e.pointee.address, by: e.pointee.stack)
+            // a sampled trace's free stands for as many frees as its block for allocations
+            let n = UInt64(release(e.pointee.address, by: e.pointee.stack))
+            figures.frees &+= n
+            calls.base[k] &+= n
         case .malloc, .calloc, .memalign, .posixMemalign, .alignedAlloc, .valloc, .pvalloc:
-            calls.base[k] &+= 1
-            figures.allocationCalls &+= 1
+            calls.base[k] &+= UInt64(e.pointee.weight)
+            figures.allocationCalls &+= UInt64(e.pointee.weight)
             figures.bytesAllocated &+= e.pointee.size
             allocate(e)
         case .realloc, .reallocarray:
-            calls.base[k] &+= 1
-            figures.allocationCalls &+= 1
+            // new 0 with a size: a sampled trace's sampled block reallocated into an unsampled one
+            // (its call is among those the sampled reallocs stand for); realloc(p, 0) has size 0
+            if e.pointee.address != 0 || e.pointee.size == 0 {
+                calls.base[k] &+= UInt64(e.pointee.weight)
+                figures.allocationCalls &+= UInt64(e.pointee.weight)
+            }
             if e.pointee.oldAddress != 0 { release(e.pointee.oldAddress) }
             if e.pointee.address != 0 {
                 figures.bytesAllocated &+= e.pointee.size
@@ -379,13 +390,13 @@ struct ReplayCore {
         let stack = e.pointee.stack
         let thread = e.pointee.thread
         let block = LiveHeap.Block(address: address, size: size, ticks: e.pointee.ticks, stack: stack, thread: thread)
-        if let displaced = heap.add(block, type: e.pointee.typeID) { displace(displaced, at: address) }
+        if let displaced = heap.add(block, type: e.pointee.typeID, weight: e.pointee.weight) { displace(displaced, at: address) }
         let owner = threads.base + Int(thread)
         owner.pointee.last = address
         owner.pointee.hasLast = true
         if trackSites {
             sites.ensure(stack)
-            sites.allocated(Int(stack), size: size)
+            sites.allocated(Int(stack), size: size, blocks: e.pointee.weight)
         }
         if heap.bytes > figures.peakHeapBytes {
             figures.peakHeapBytes = heap.bytes
@@ -398,19 +409,21 @@ struct ReplayCore {
     /// A block replaced by a new one at its address: a free the trace never showed.
     @inline(never)
     private mutating func displace(_ b: LiveHeap.Block, at address: UInt64) {
-        if trackSites { sites.released(Int(b.stack), size: b.size, temporary: false) }
+        if trackSites { sites.released(Int(b.stack), size: b.size, blocks: heap.removedWeight, temporary: false) }
         for t in 0..<threads.count where threads[t].hasLast && threads[t].last == address {
             threads.base[t].hasLast = false
         }
     }
 
-    @inline(__always)
-    private mutating func release(_ address: UInt64, by freeStack: UInt32 = 0) {
+    /// Returns the blocks the freed one stood for (1 for a block the trace never saw allocated).
+    @discardableResult @inline(__always)
+    private mutating func release(_ address: UInt64, by freeStack: UInt32 = 0) -> UInt32 {
         if peakDirty { capturePeak() }
         guard let b = heap.remove(address: address) else {
             figures.unmatchedFrees &+= 1
-            return
+            return 1
         }
+        let n = heap.removedWeight
         if trackSites && freeStack != 0 {
             sites.ensure(freeStack)
             sites.freed(Int(freeStack), size: b.size)
@@ -418,10 +431,11 @@ struct ReplayCore {
         let owner = threads.base + Int(b.thread)
         let temporary = owner.pointee.hasLast && owner.pointee.last == address
         if temporary {
-            figures.temporaryAllocations &+= 1
+            figures.temporaryAllocations &+= UInt64(n)
             owner.pointee.hasLast = false
         }
-        if trackSites { sites.released(Int(b.stack), size: b.size, temporary: temporary) }
+        if trackSites { sites.released(Int(b.stack), size: b.size, blocks: n, temporary: temporary) }
+        return n
     }
 
     /// The heap just stopped rising after a new peak: what each site holds now is its peak figure.

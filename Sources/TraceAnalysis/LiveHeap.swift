@@ -7,7 +7,8 @@ import CReplaySupport
 /// deletion walks grow so much that a replay of 10M events takes 40% longer (measured; Robin Hood
 /// placement was slower still, and 16-byte entries with the thread kept elsewhere no faster).
 /// Deletion by backward shift (no tombstones). Swift type ids, which only snapshots read, live in a
-/// parallel array.
+/// parallel array; so do the weights of a sampled trace's blocks (`weighted`: each block stands for
+/// `TraceEvent.weight` blocks, and `count` is their sum).
 ///
 /// Plain values and manually managed memory (see `Column`): the replay that owns it calls
 /// `deallocate()` once; copies handed out only read `count` and `bytes`. Arithmetic wraps: indices
@@ -24,6 +25,12 @@ public struct LiveHeap {
 
     private var table: UnsafeMutablePointer<Block>
     private var types: UnsafeMutablePointer<UInt32>
+    /// Per entry, when `weighted`: the blocks the entry stands for.
+    private var weights: UnsafeMutablePointer<UInt32>?
+    private var weightedCount = 0
+    private var zeroWeight: UInt32 = 1
+    /// The weight of the block the latest `remove` removed or `add` replaced (1 when unweighted).
+    private(set) var removedWeight: UInt32 = 1
     private var mask: Int
     private var shift: UInt64
     /// The table grows when `tableCount` reaches this (half its size).
@@ -35,15 +42,19 @@ public struct LiveHeap {
 
     /// Entries in the table.
     var capacity: Int { mask + 1 }
-    /// Live blocks.
-    public var count: Int { zeroBlock == nil ? tableCount : tableCount + 1 }
+    /// Live blocks (estimated, in a weighted heap).
+    public var count: Int {
+        if weights != nil { return weightedCount }
+        return zeroBlock == nil ? tableCount : tableCount + 1
+    }
     /// Requested bytes of live blocks.
     public internal(set) var bytes: UInt64 = 0
 
-    init(capacity: Int = 1 << 12) {
+    init(capacity: Int = 1 << 12, weighted: Bool = false) {
         var c = 16
         while c < capacity * 2 { c <<= 1 }
         (table, types) = LiveHeap.allocateTable(c)
+        if weighted { weights = LargeAllocation.allocateZeroed(UInt32.self, capacity: c) }
         mask = c - 1
         shift = UInt64(64 - c.trailingZeroBitCount)
         growAt = c / 2
@@ -57,7 +68,9 @@ public struct LiveHeap {
     func deallocate() {
         LargeAllocation.deallocate(table, capacity: mask + 1)
         LargeAllocation.deallocate(types, capacity: mask + 1)
+        if let weights { LargeAllocation.deallocate(weights, capacity: mask + 1) }
     }
+
 
     @inline(__always)
     private func home(_ address: UInt64) -> Int {
@@ -67,9 +80,10 @@ public struct LiveHeap {
     /// Adds a block of Swift type `type` (0 for none); returns the block that was live at the same
     /// address (a free the recorder missed), which it replaces, if any.
     @inline(__always)
-    mutating func add(_ block: Block, type: UInt32) -> Block? {
+    mutating func add(_ block: Block, type: UInt32, weight: UInt32 = 1) -> Block? {
         bytes &+= block.size
-        if block.address == 0 { return addZero(block, type: type) }
+        if weights != nil { weightedCount &+= Int(weight) }
+        if block.address == 0 { return addZero(block, type: type, weight: weight) }
         if tableCount >= growAt { grow() }
         var i = home(block.address)
         while true {
@@ -77,6 +91,7 @@ public struct LiveHeap {
             if x == 0 {
                 table[i] = block
                 types[i] = type
+                if let weights { weights[i] = weight }
                 tableCount &+= 1
                 return nil
             }
@@ -84,6 +99,7 @@ public struct LiveHeap {
                 let old = table[i]
                 table[i] = block
                 types[i] = type
+                if let weights { removedWeight = weights[i]; weightedCount &-= Int(removedWeight); weights[i] = weight }
                 bytes &-= old.size
                 return old
             }
@@ -103,6 +119,7 @@ public struct LiveHeap {
             i = (i &+ 1) & mask
         }
         let removed = table[i]
+        if let weights { removedWeight = weights[i]; weightedCount &-= Int(removedWeight) }
         // Backward shift: move later members of the cluster into the hole when it is on their way.
         var hole = i
         var j = (i &+ 1) & mask
@@ -112,6 +129,7 @@ public struct LiveHeap {
             if (j &- home(a)) & mask >= (j &- hole) & mask {
                 table[hole] = table[j]
                 types[hole] = types[j]
+                if let weights { weights[hole] = weights[j] }
                 hole = j
             }
             j = (j &+ 1) & mask
@@ -147,11 +165,12 @@ public struct LiveHeap {
     }
 
     @inline(never)
-    private mutating func addZero(_ block: Block, type: UInt32) -> Block? {
+    private mutating func addZero(_ block: Block, type: UInt32, weight: UInt32) -> Block? {
         let old = zeroBlock
         zeroBlock = block
         zeroType = type
-        if let old { bytes &-= old.size }
+        if let old { bytes &-= old.size; if weights != nil { removedWeight = zeroWeight; weightedCount &-= Int(zeroWeight) } }
+        zeroWeight = weight
         return old
     }
 
@@ -160,15 +179,17 @@ public struct LiveHeap {
         guard let old = zeroBlock else { return nil }
         zeroBlock = nil
         bytes &-= old.size
+        if weights != nil { removedWeight = zeroWeight; weightedCount &-= Int(zeroWeight) }
         return old
     }
 
     @inline(never)
     private mutating func grow() {
-        let (oldTable, oldTypes) = (table, types)
+        let (oldTable, oldTypes, oldWeights) = (table, types, weights)
         let oldCapacity = mask + 1
         let c = oldCapacity * 2
         (table, types) = LiveHeap.allocateTable(c)
+        if oldWeights != nil { weights = LargeAllocation.allocateZeroed(UInt32.self, capacity: c) }
         mask = c - 1
         shift = UInt64(64 - c.trailingZeroBitCount)
         growAt = c / 2
@@ -177,14 +198,16 @@ public struct LiveHeap {
             while table[i].address != 0 { i = (i &+ 1) & mask }
             table[i] = oldTable[k]
             types[i] = oldTypes[k]
+            if let oldWeights, let weights { weights[i] = oldWeights[k] }
         }
         LargeAllocation.deallocate(oldTable, capacity: oldCapacity)
         LargeAllocation.deallocate(oldTypes, capacity: oldCapacity)
+        if let oldWeights { LargeAllocation.deallocate(oldWeights, capacity: oldCapacity) }
     }
 
-    /// Calls `body` with each live block and its Swift type id (0 for none).
-    func forEachBlock(_ body: (Block, UInt32) -> Void) {
-        if let zeroBlock { body(zeroBlock, zeroType) }
-        for k in 0...mask where table[k].address != 0 { body(table[k], types[k]) }
+    /// Calls `body` with each live block, its Swift type id (0 for none) and the blocks it stands for.
+    func forEachBlock(_ body: (Block, UInt32, UInt32) -> Void) {
+        if let zeroBlock { body(zeroBlock, zeroType, weights == nil ? 1 : zeroWeight) }
+        for k in 0...mask where table[k].address != 0 { body(table[k], types[k], weights?[k] ?? 1) }
     }
 }

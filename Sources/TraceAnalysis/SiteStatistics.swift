@@ -85,25 +85,26 @@ struct SiteColumns {
         }
     }
 
-    /// An allocation of `size` bytes from stack `s` (ensured).
+    /// An allocation of `size` bytes from stack `s` (ensured), standing for `blocks` allocations
+    /// (1; a sampled trace's weight).
     @inline(__always)
-    func allocated(_ s: Int, size: UInt64) {
+    func allocated(_ s: Int, size: UInt64, blocks: UInt32 = 1) {
         let p = sites.base + s
         willChange(p)
-        p.pointee.allocations &+= 1
+        p.pointee.allocations &+= UInt64(blocks)
         p.pointee.bytes &+= size
         p.pointee.liveBytes &+= size
-        p.pointee.liveBlocks &+= 1
+        p.pointee.liveBlocks &+= UInt64(blocks)
     }
 
     /// A block of `size` bytes from stack `s` was freed (`temporary`: before its thread allocated again).
     @inline(__always)
-    func released(_ s: Int, size: UInt64, temporary: Bool) {
+    func released(_ s: Int, size: UInt64, blocks: UInt32 = 1, temporary: Bool) {
         let p = sites.base + s
         willChange(p)
         p.pointee.liveBytes &-= size
-        p.pointee.liveBlocks &-= 1
-        if temporary { p.pointee.temporary &+= 1 }
+        p.pointee.liveBlocks &-= UInt64(blocks)
+        if temporary { p.pointee.temporary &+= UInt64(blocks) }
     }
 
     /// A free made by stack `s` (ensured) of a block of `size` bytes.

@@ -20,6 +20,16 @@ public enum RecordKind: UInt8, Sendable {
     case pythonCode = 14
     /// The interpreter the process runs (CPython's version) and whether its frames are recorded.
     case interpreter = 15
+    /// Sampled recording: the mean sampling interval and method (version 3, sampled traces only).
+    case sampling = 16
+}
+
+/// How a sampled trace chose its allocations (the `sampling` record).
+public enum SamplingMethod: UInt8, Sendable {
+    /// Bytes sampled as a Poisson process: a per-thread countdown of exponentially distributed
+    /// intervals of mean `mean_bytes`; an allocation under `mean_bytes` is sampled with
+    /// probability 1 - exp(-size / mean_bytes), one of `mean_bytes` or more always.
+    case poissonBytes = 1
 }
 
 /// Python frames inside stacks (version 2): a stack node's `ip` with the high bit set is a Python

@@ -148,6 +148,10 @@ extension TraceReader {
             let i = try TraceInterpreter.parse(&c)
             interpreter = i
             return .interpreter(i)
+        case .sampling:
+            let rate = try TraceSampling.parse(&c)
+            sampling = rate
+            return .sampling(rate)
         case .heapSnapshot, .typeLayout:
             return try readGraphRecord(kind, &c)
         default:
@@ -206,6 +210,11 @@ final class ReplayConsumer: ReplaySink {
 
     func events(_ batch: UnsafeBufferPointer<TraceEvent>) throws {
         summary.events += UInt64(batch.count)
+        if reader.estimates, let sampling = reader.sampling, let base = batch.baseAddress {
+            // the one place a sampled trace's allocations become estimates, for every view
+            let events = UnsafeMutablePointer(mutating: base)
+            for i in 0..<batch.count { sampling.weigh(&events[i]) }
+        }
         try onEvents(batch)
     }
 

@@ -19,10 +19,14 @@ public struct TraceEvent: Sendable, Equatable {
     public var stack: UInt32
     public var typeID: UInt32
     public var labelIndex: UInt32
+    /// The allocations this event's block stands for: 1 in a full trace; in a sampled trace, whose
+    /// replay estimates (`TraceReader.estimates`), the sample's weight, and `size` its estimated
+    /// bytes (`TraceSampling.weigh`). Fits the padding: the stride stays 64 bytes.
+    public var weight: UInt32
 
     public init(kind: EventKind, thread: UInt32 = 0, ticks: UInt64 = 0, address: UInt64 = 0,
                 oldAddress: UInt64 = 0, size: UInt64 = 0, alignment: UInt64 = 0, stack: UInt32 = 0,
-                typeID: UInt32 = 0, labelIndex: UInt32 = 0) {
+                typeID: UInt32 = 0, labelIndex: UInt32 = 0, weight: UInt32 = 1) {
         self.kind = kind
         self.thread = thread
         self.ticks = ticks
@@ -33,6 +37,7 @@ public struct TraceEvent: Sendable, Equatable {
         self.stack = stack
         self.typeID = typeID
         self.labelIndex = labelIndex
+        self.weight = weight
     }
 
     /// For `rss` events: the resident set size in bytes.

@@ -25,6 +25,12 @@ public final class TraceReader {
     public internal(set) var pythonCodes = PythonCodeTable()
     /// The interpreter the process ran, when it ran one the recorder recognised.
     public internal(set) var interpreter: TraceInterpreter?
+    /// The sampling rate of a sampled trace (format version 3); nil for a full trace. Known on
+    /// opening: the recorder writes it right after `process` (and `interpreter`).
+    public internal(set) var sampling: TraceSampling?
+    /// A replay of a sampled trace delivers estimates (each allocation weighed, `TraceSampling.weigh`):
+    /// true by default, so that every view reads estimates; `dump` sets it false to show the samples.
+    public var estimates = true
     /// Ticks -> nanoseconds, with the pairs read so far.
     public internal(set) var clock: TickClock
 
@@ -48,6 +54,23 @@ public final class TraceReader {
                 process = try TraceProcess.parse(&c)
             } catch {
                 throw .corrupt(path: path, detail: "record 1 (process, \(first.payload.count) bytes): \(error.message)")
+            }
+        }
+        if formatVersion >= TraceFileHeader.sampledVersion {
+            // the definitions right after `process`: the sampling record (a sampled trace whose
+            // record was cut off is read as one, with no rate to weigh its samples by)
+            var n = 2
+            while n <= 3, let r = try session.framer.next() {
+                if r.kind == RecordKind.sampling.rawValue {
+                    var c = ByteCursor(r.payload)
+                    do throws(FieldError) {
+                        sampling = try TraceSampling.parse(&c)
+                    } catch {
+                        throw .corrupt(path: path, detail: "record \(n) (sampling, \(r.payload.count) bytes): \(error.message)")
+                    }
+                    break
+                }
+                n += 1
             }
         }
         clock = TickClock(process: process)

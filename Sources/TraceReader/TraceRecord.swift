@@ -24,6 +24,8 @@ public enum TraceRecord: Sendable, Equatable {
     case pythonCode(PythonCode)
     /// The process's interpreter, now also `TraceReader.interpreter`.
     case interpreter(TraceInterpreter)
+    /// A sampled trace's rate, also `TraceReader.sampling`.
+    case sampling(TraceSampling)
     /// A record kind this reader does not know (or a reserved one, or a heap-snapshot part it does
     /// not know); skipped.
     case unknown(kind: UInt8, length: Int)
@@ -48,6 +50,7 @@ extension TraceRecord {
         case .typeLayout: return "type_layout"
         case .pythonCode: return "python_code"
         case .interpreter: return "interpreter"
+        case .sampling: return "sampling"
         case nil: return "kind \(kind)"
         }
     }

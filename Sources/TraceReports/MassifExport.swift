@@ -9,7 +9,8 @@ public enum MassifExport {
     public static func render(replay: HeapReplay, timeline: Timeline, resolver: StackResolver, snapshots: Int = 60) -> String {
         let reader = replay.reader
         let command = ([reader.process?.executable ?? ""] + (reader.process?.arguments.dropFirst() ?? [])).joined(separator: " ")
-        var o = "desc: alloctrace (requested bytes of live heap blocks)\ncmd: \(command)\ntime_unit: ms\n"
+        let estimates = reader.sampling.map { "; " + $0.note } ?? ""
+        var o = "desc: alloctrace (requested bytes of live heap blocks\(estimates))\ncmd: \(command)\ntime_unit: ms\n"
         func ms(_ ticks: UInt64) -> Int64 { max(0, replay.nanoseconds(ticks) / 1_000_000) }
         // evenly spaced buckets, plus the peak and the end as detailed snapshots
         var points: [(ms: Int64, bytes: UInt64)] = [(0, 0)]

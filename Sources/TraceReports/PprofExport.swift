@@ -94,10 +94,13 @@ public enum PprofExport {
         }
         // every string must be in the table before it is written
         let spaceType = str("space"), bytesUnit = str("bytes"), defaultType = str("alloc_space")
+        // a sampled trace's values are estimates: pprof's comment (field 13) says so
+        let comment = replay.reader.sampling.map { str($0.note) }
         for s in strings { p.string(6, s) }
         p.int(9, Int64(replay.reader.process?.startWallNanoseconds ?? 0))
         p.int(10, replay.nanoseconds(replay.figures.lastTicks))
         p.message(11) { $0.int(1, spaceType); $0.int(2, bytesUnit) }
+        if let comment { p.int(13, comment) }
         p.int(14, defaultType)
         return try Gzip.compress(p.bytes)
     }

@@ -72,6 +72,7 @@ public enum ReportHTML {
         <h1>\(esc(title))</h1>
 
         """
+        if let sampling = reader.sampling { o += "<p class=\"warn\">\(esc(sampling.note))</p>\n" }
         // summary
         var figures: [[String]] = [
             ["trace", reader.path],
@@ -162,6 +163,8 @@ public enum ReportHTML {
         if let graph = input.heapGraph {
             o += "<h2>Leaks (\(esc(graph.momentDescription)))</h2>\n<pre>" + esc(LeaksReport(analysis: graph, limit: 20).text()) + "</pre>\n"
             o += "<h2>Retain cycles (\(esc(graph.momentDescription)))</h2>\n<pre>" + esc(CyclesReport(analysis: graph, limit: 20).text()) + "</pre>\n"
+        } else if reader.sampling != nil {
+            o += "<h2>Leaks and retain cycles</h2>\n<p>Not in a sampled trace: the heap graph needs every live block's bounds, which only a full trace has.</p>\n"
         }
         o += "<p style=\"color:#888\">\(esc(reader.process?.recorderVersion ?? "")); trace format \(reader.formatVersion)</p>\n</body></html>\n"
         return o

@@ -63,8 +63,8 @@ import TraceReader
         }
         try expectError(Data("this is not a trace at all\n".utf8), "is not an alloctrace trace")
         var future = bytes
-        future[8] = 3
-        try expectError(future, "trace format version 3 is newer than this alloctrace")
+        future[8] = 4                            // 3 is a sampled trace's
+        try expectError(future, "trace format version 4 is newer than this alloctrace")
         var corrupt = bytes.prefix(16)
         corrupt.append(Data((0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 7919 &+ 13) }))
         try expectError(corrupt, "is corrupt")

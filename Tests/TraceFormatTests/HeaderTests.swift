@@ -43,13 +43,16 @@ final class HeaderTests: XCTestCase {
     }
 
     func testFutureVersion() {
-        let path = TempTrace.write(TruncationTests.smallTrace().fileBytes(version: 3), name: "v3.atrace")
-        XCTAssertEqual(openError(path), .unsupportedVersion(path: path, version: 3))
+        let path = TempTrace.write(TruncationTests.smallTrace().fileBytes(version: 4), name: "v4.atrace")
+        XCTAssertEqual(openError(path), .unsupportedVersion(path: path, version: 4))
         XCTAssertEqual(openError(path)?.description,
-                       "'\(path)': trace format version 3 is newer than this alloctrace (reads versions 1 to 2); upgrade alloctrace")
+                       "'\(path)': trace format version 4 is newer than this alloctrace (reads versions 1 to 3); upgrade alloctrace")
         let v0 = TempTrace.write(TruncationTests.smallTrace().fileBytes(version: 0), name: "v0.atrace")
         XCTAssertEqual(openError(v0)?.description,
-                       "'\(v0)': trace format version 0 is not one this alloctrace reads (it reads versions 1 to 2)")
+                       "'\(v0)': trace format version 0 is not one this alloctrace reads (it reads versions 1 to 3)")
+        // version 3 (a sampled trace's) opens; without its sampling record it has no rate
+        let v3 = TempTrace.write(TruncationTests.smallTrace().fileBytes(version: 3), name: "v3.atrace")
+        XCTAssertNil(openError(v3))
         // Only the version's bytes present: still the version error.
         let cut = TempTrace.write(Array(TestTraceWriter.header(version: 513).prefix(10)), name: "v513.atrace")
         XCTAssertEqual(openError(cut), .unsupportedVersion(path: cut, version: 513))

@@ -20,7 +20,10 @@ enum Analysis {
     /// The trace `path` names (a recording's index: its `--process` choice), open; any failure
     /// as one line.
     static func open(_ path: String) throws -> TraceReader {
-        do { return try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
+        let reader: TraceReader
+        do { reader = try TraceReader(path: try ProcessSelection.resolve(path)) } catch let e as CommandError { throw e } catch { throw CommandError("\(error)") }
+        SampledTraces.note(reader)   // every view of it then says its figures are estimates
+        return reader
     }
 
     /// `innermostFramesOnly`: the report names sites by their innermost user frame only (the
@@ -108,7 +111,13 @@ enum Analysis {
 
     /// Prints the report as JSON or text.
     static func emit<R: Encodable>(_ report: R, json: Bool, text: (R) -> String) throws {
-        if json { print(try JSONOutput.render(report), terminator: "") } else { print(text(report), terminator: "") }
+        let sampled = SampledTraces.entries
+        if json {
+            let out = sampled.isEmpty ? try JSONOutput.render(report) : try JSONOutput.render(WithSampling(report: report, sampling: sampled))
+            print(out, terminator: "")
+        } else {
+            print(SampledTraces.textLine + text(report), terminator: "")
+        }
     }
 }
 

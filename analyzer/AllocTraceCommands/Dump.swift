@@ -40,6 +40,7 @@ struct Dump: ParsableCommand {
 
     private func dump(into out: inout DumpPrinter) throws {
         let reader = try TraceReader(path: try ProcessSelection.resolve(trace))
+        reader.estimates = false   // a sampled trace's events as recorded
         out.text("header version=\(reader.formatVersion) flags=\(reader.flags)")
         out.endLine()
         let summary = try reader.replay(order: raw ? .file : .merged, records: { record in
@@ -309,6 +310,10 @@ struct DumpPrinter {
             key("frames"); text(i.frames == .python ? "python" : "native")
             key("allocator"); text(i.pymalloc ? "pymalloc" : "malloc")
             if !i.note.isEmpty { key("note"); quoted(i.note) }
+        case let .sampling(r):
+            text("sampling")
+            key("mean_bytes"); decimal(r.meanBytes)
+            key("method"); text("poisson-bytes")
         case let .typeLayout(l):
             text("type_layout")
             key("type"); decimal(UInt64(l.typeID))

@@ -41,6 +41,8 @@ struct Export: ParsableCommand {
                 let (timeline, _) = try Analysis.timeline(trace, groups: false)
                 try OutputFile.write(MassifExport.render(replay: replay, timeline: timeline, resolver: resolver), to: output)
             case .collapsed:
+                // the format has no room for a comment line
+                if let sampling = replay.reader.sampling { printNote("note: \(sampling.note)") }
                 try OutputFile.write(CollapsedExport.render(replay: replay, resolver: resolver, by: by), to: output)
             }
         }

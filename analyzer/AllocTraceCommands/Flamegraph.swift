@@ -25,7 +25,7 @@ struct Flamegraph: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let replay = try Analysis.replay(trace, ReplayRequest(sites: true))
-            let title = "\(by.rawValue) by stack: \(replay.reader.process?.executable ?? trace)"
+            let title = "\(by.rawValue) by stack: \(replay.reader.process?.executable ?? trace)" + SampledTraces.titleSuffix
             let svg = FlameGraphSVG.render(replay: replay, resolver: stacks.resolver(replay.reader), by: by, title: title)
             try OutputFile.write(svg, to: output)
         }

@@ -46,6 +46,10 @@ struct Record: ParsableCommand {
             transform: FollowChoice.parse)
     var follow: FollowChoice?
 
+    @Option(name: .customLong("sample-bytes"), help: "Sampled recording: record allocations as a Poisson process of one sample per N bytes on average (512K, 2M; allocations of N or more always), and only the frees of sampled blocks; the analyzer estimates every figure (ALLOCTRACE_SAMPLE_BYTES). Leaks, cycles, chains and retained need a full trace.",
+            transform: SampleBytes.option)
+    var sampleBytes: UInt64?
+
     @Flag(name: .shortAndLong, help: "Print nothing of alloctrace's own on stderr.")
     var quiet = false
 
@@ -88,6 +92,7 @@ struct Record: ParsableCommand {
         if let markSignal { env["ALLOCTRACE_MARK_SIGNAL"] = markSignal }
         if let zstdLevel { env["ALLOCTRACE_ZSTD_LEVEL"] = String(zstdLevel) }
         if let heapGraph { env["ALLOCTRACE_HEAP_GRAPH"] = heapGraph.rawValue }
+        if let sampleBytes { env["ALLOCTRACE_SAMPLE_BYTES"] = String(sampleBytes) }
         if quiet { env["ALLOCTRACE_QUIET"] = "1" }      // the recorder's own messages too
         if let note = PythonEnvironment.prepare(&env, argv: argv), !quiet { printNote(note) }
         if let follow { env["ALLOCTRACE_FOLLOW"] = follow.rawValue }

@@ -35,7 +35,7 @@ struct TimelineCommand: ParsableCommand {
             }
             let svg = TimelineSVG.render(timeline, seconds: { Double(reader.clock.nanosecondsSinceStart($0)) / 1e9 },
                                          name: TypeNames.namer(reader: reader, resolver: resolver, python: python),
-                                         types: types, title: "heap over time: \(reader.process?.executable ?? trace)")
+                                         types: types, title: "heap over time: \(reader.process?.executable ?? trace)" + SampledTraces.titleSuffix)
             try OutputFile.write(svg, to: output)
         }
     }

@@ -3,6 +3,7 @@
  * them inside the module), and it cannot write variadic functions (execl*). */
 #define _GNU_SOURCE
 #include "recorder_support.h"
+#include "sampler.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -17,10 +18,27 @@
 
 /* malloc and free jump to their hooks (the target is built -fno-optimize-sibling-calls): the
  * trampoline's frame would be one more for every stack capture to walk and then drop. */
-AT_EXPORT void *malloc(size_t n) { __attribute__((musttail)) return alloctrace_hook_malloc(n); }
-AT_EXPORT void free(void *p) { __attribute__((musttail)) return alloctrace_hook_free(p); }
-AT_EXPORT void cfree(void *p) { alloctrace_hook_free(p); }
-AT_EXPORT void *calloc(size_t n, size_t s) { return alloctrace_hook_calloc(n, s); }
+/* Sampled mode (sampler.h) decides here, for the calls that are most of a program's: an
+ * allocation the countdown passes over, or the free of a block that was not sampled, goes to
+ * glibc at once (a TLS load and a subtraction; one load of the page counters). */
+extern void *__libc_malloc(size_t);
+extern void __libc_free(void *);
+extern void *__libc_calloc(size_t, size_t);
+
+AT_EXPORT void *malloc(size_t n) {
+    if (at_sampling() && !at_sample_take(n)) __attribute__((musttail)) return __libc_malloc(n);
+    __attribute__((musttail)) return alloctrace_hook_malloc(n);
+}
+AT_EXPORT void free(void *p) {
+    if (at_sampling() && !at_sampled_forget((uint64_t)(uintptr_t)p)) __attribute__((musttail)) return __libc_free(p);
+    __attribute__((musttail)) return alloctrace_hook_free(p);
+}
+AT_EXPORT void cfree(void *p) { free(p); }
+AT_EXPORT void *calloc(size_t n, size_t s) {
+    size_t total;
+    if (at_sampling() && (__builtin_mul_overflow(n, s, &total) || !at_sample_take(total))) return __libc_calloc(n, s);
+    return alloctrace_hook_calloc(n, s);
+}
 AT_EXPORT void *realloc(void *p, size_t n) { return alloctrace_hook_realloc(p, n); }
 AT_EXPORT void *reallocarray(void *p, size_t n, size_t s) { return alloctrace_hook_reallocarray(p, n, s); }
 AT_EXPORT int posix_memalign(void **out, size_t a, size_t n) { return alloctrace_hook_posix_memalign(out, a, n); }

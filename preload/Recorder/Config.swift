@@ -26,6 +26,11 @@ enum Config {
         }
         // ALLOCTRACE_STOP_THE_WORLD=0: captures do not stop the other threads (bit 2)
         if let v = env("ALLOCTRACE_STOP_THE_WORLD"), equals(v, "0") || equals(v, "off") { G.pointee.heap_graph |= 4 }
+        // ALLOCTRACE_SAMPLE_BYTES=N (K, M, G: KiB, MiB, GiB): sampled recording of mean interval N
+        let rate = byteCount("ALLOCTRACE_SAMPLE_BYTES")
+        if rate > 0 && at_sampler_start(rate, UInt64(bitPattern: Int64(number("ALLOCTRACE_SAMPLE_SEED", default: 0)))) == 0 {
+            at_report_start_failure("the sampled-address set")
+        }
         let out = env("ALLOCTRACE_OUTPUT")
         let dst = G.pointee.output_path!
         if let out, out.pointee != 0 {
@@ -73,6 +78,20 @@ enum Config {
     static func number(_ name: StaticString, default value: Int) -> Int {
         guard let v = env(name), v.pointee != 0 else { return value }
         return atol(v)
+    }
+
+    /// A byte count with an optional binary suffix (512K, 2M, 1G); 0 when absent or malformed.
+    static func byteCount(_ name: StaticString) -> UInt64 {
+        guard let v = env(name), v.pointee != 0 else { return 0 }
+        var end: UnsafeMutablePointer<CChar>? = nil
+        let n = strtoull(v, &end, 10)
+        guard let e = end else { return 0 }
+        switch UInt8(bitPattern: e.pointee) | 0x20 {   // lower case
+        case 0x6B: return n << 10       // k
+        case 0x6D: return n << 20       // m
+        case 0x67: return n << 30       // g
+        default: return e.pointee == 0 ? n : 0
+        }
     }
 
     static func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { min(max(v, lo), hi) }

@@ -78,6 +78,7 @@ enum EventRecording {
     static func allocation(_ t: UnsafeMutablePointer<at_tls>, kind: UInt8, address: UInt64, size: UInt64,
                            alignment: UInt64) {
         guard let s = ThreadSlots.current(t) else { return }
+        if at_sampling() != 0 { at_sampled_insert(address) }
         var type: UInt64 = 0
         if let meta = t.pointee.pending_type {
             t.pointee.pending_type = nil
@@ -127,11 +128,13 @@ enum EventRecording {
     }
 
     /// realloc and reallocarray: the real call runs under the slot lock (it may release the old block).
+    /// Sampled mode records only the sampled side: `recordOld` false writes old 0 (an allocation),
+    /// `recordNew` false new 0 (the old block's release; the size stays, which tells it from realloc(p, 0)).
     @inline(__always)
     static func reallocation(_ t: UnsafeMutablePointer<at_tls>, kind: UInt8, _ old: UnsafeMutableRawPointer?,
-                             size: Int) -> UnsafeMutableRawPointer? {
+                             size: Int, recordOld: Bool = true, recordNew: Bool = true) -> UnsafeMutableRawPointer? {
         guard let s = ThreadSlots.current(t) else { return at_real_realloc(old, size) }
-        let stack = size != 0 ? stack(s) : 0
+        let stack = size != 0 && recordNew ? stack(s) : 0
         at_lock(&s.pointee.lock)
         let result = at_real_realloc(old, size)
         // a NULL for a non-zero size changed nothing; realloc(p, 0) freed p
@@ -142,14 +145,15 @@ enum EventRecording {
         let now = at_ticks()
         let ticks = now > s.pointee.last_ticks ? now : s.pointee.last_ticks
         guard let b = ThreadSlots.room(s) else { dropped(s); return result }
-        let oldAddress = UInt64(UInt(bitPattern: old)), newAddress = UInt64(UInt(bitPattern: result))
+        let oldAddress = recordOld ? UInt64(UInt(bitPattern: old)) : 0
+        let newAddress = recordNew ? UInt64(UInt(bitPattern: result)) : 0
         var p = b.pointee.data + Int(b.pointee.used)
         p.pointee = kind
         p = Varint.write(ticks &- s.pointee.last_ticks, to: p + 1)
         p = AddressDelta.write(oldAddress, against: s.pointee.prev_addr, to: p)
         p = AddressDelta.write(newAddress, against: oldAddress, to: p)
         p = Varint.write(UInt64(size), to: p)
-        let recordedStack = result != nil ? stack : 0
+        let recordedStack = newAddress != 0 ? stack : 0
         p = Varint.writeSigned(Int64(bitPattern: recordedStack &- s.pointee.prev_stack), to: p)
         s.pointee.prev_addr = newAddress != 0 ? newAddress : oldAddress
         s.pointee.prev_stack = recordedStack

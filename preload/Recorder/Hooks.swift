@@ -6,6 +6,9 @@ import TraceFormat
 // Each hook has one shape: check the guard, call the real allocator, record, release the guard.
 // An allocation is recorded after the real call returns and a free before it releases the block,
 // so a reused address always has a later timestamp than the free that gave it back.
+// In sampled mode (sampler.h) an allocation the countdown passes over, and the free of a block that
+// was not sampled, go straight to glibc before the guard: no stack, no lock, no event. malloc, free
+// and calloc decide in their C trampolines (what reaches these hooks was sampled), the rest here.
 
 /// Returns this thread's state when the call should be recorded, and sets the guard.
 @inline(__always)
@@ -26,6 +29,10 @@ func leave(_ t: UnsafeMutablePointer<at_tls>) {
 
 @inline(__always)
 func bits(_ p: UnsafeMutableRawPointer?) -> UInt64 { UInt64(UInt(bitPattern: p)) }
+
+/// A size_t argument (passed as Int) as the unsigned count it is: malloc(SIZE_MAX) must not trap.
+@inline(__always)
+func requested(_ n: Int) -> UInt64 { UInt64(UInt(bitPattern: n)) }
 
 @_cdecl("alloctrace_hook_malloc")
 public func hookMalloc(_ n: Int) -> UnsafeMutableRawPointer? {
@@ -58,6 +65,7 @@ public func hookCalloc(_ n: Int, _ size: Int) -> UnsafeMutableRawPointer? {
 
 @_cdecl("alloctrace_hook_realloc")
 public func hookRealloc(_ old: UnsafeMutableRawPointer?, _ n: Int) -> UnsafeMutableRawPointer? {
+    if at_sampling() != 0 { return Sampling.reallocation(EventKind.realloc.rawValue, old, size: n) }
     guard let t = enter() else { return at_real_realloc(old, n) }
     let p = EventRecording.reallocation(t, kind: EventKind.realloc.rawValue, old, size: n)
     leave(t)
@@ -71,6 +79,7 @@ public func hookReallocarray(_ old: UnsafeMutableRawPointer?, _ n: Int, _ size: 
         errno = 12 // ENOMEM, as glibc's reallocarray
         return nil
     }
+    if at_sampling() != 0 { return Sampling.reallocation(EventKind.reallocarray.rawValue, old, size: total) }
     guard let t = enter() else { return at_real_realloc(old, total) }
     let p = EventRecording.reallocation(t, kind: EventKind.reallocarray.rawValue, old, size: total)
     leave(t)
@@ -80,6 +89,7 @@ public func hookReallocarray(_ old: UnsafeMutableRawPointer?, _ n: Int, _ size: 
 @inline(__always)
 func alignedHook(_ kind: EventKind, _ alignment: Int, _ n: Int,
                  _ real: () -> UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    if at_sampling() != 0 && at_sample_take(requested(n)) == 0 { return real() }
     guard let t = enter() else { return real() }
     let p = real()
     if p != nil { EventRecording.allocation(t, kind: kind.rawValue, address: bits(p), size: UInt64(n), alignment: UInt64(alignment)) }
@@ -109,6 +119,7 @@ public func hookMemalign(_ alignment: Int, _ n: Int) -> UnsafeMutableRawPointer?
 
 @_cdecl("alloctrace_hook_valloc")
 public func hookValloc(_ n: Int) -> UnsafeMutableRawPointer? {
+    if at_sampling() != 0 && at_sample_take(requested(n)) == 0 { return at_real_valloc(n) }
     guard let t = enter() else { return at_real_valloc(n) }
     let p = at_real_valloc(n)
     if p != nil { EventRecording.allocation(t, kind: EventKind.valloc.rawValue, address: bits(p), size: UInt64(n), alignment: 0) }
@@ -118,6 +129,7 @@ public func hookValloc(_ n: Int) -> UnsafeMutableRawPointer? {
 
 @_cdecl("alloctrace_hook_pvalloc")
 public func hookPvalloc(_ n: Int) -> UnsafeMutableRawPointer? {
+    if at_sampling() != 0 && at_sample_take(requested(n)) == 0 { return at_real_pvalloc(n) }
     guard let t = enter() else { return at_real_pvalloc(n) }
     let p = at_real_pvalloc(n)
     if p != nil { EventRecording.allocation(t, kind: EventKind.pvalloc.rawValue, address: bits(p), size: UInt64(n), alignment: 0) }

@@ -59,8 +59,9 @@ enum Writer {
         withUnsafeMutableBytes(of: &header) { h in
             let m = TraceFileHeader.magic
             h[0] = m.0; h[1] = m.1; h[2] = m.2; h[3] = m.3; h[4] = m.4; h[5] = m.5; h[6] = m.6; h[7] = m.7
-            h[8] = UInt8(TraceFileHeader.version & 0xFF)
-            h[9] = UInt8(TraceFileHeader.version >> 8)
+            let version = at_sampling() != 0 ? TraceFileHeader.sampledVersion : TraceFileHeader.version
+            h[8] = UInt8(version & 0xFF)
+            h[9] = UInt8(version >> 8)
             if at_write_trace(G.pointee.fd, h.baseAddress, TraceFileHeader.size) != 0 { failed = true }
         }
         let now = at_monotonic_ns()
@@ -146,6 +147,16 @@ enum Writer {
         r.staticString(recorderVersion)
         emit(.process, r)
         interpreterRecord()
+        samplingRecord()
+    }
+
+    /// Sampled recording's rate (sampled traces only, right after `process` and `interpreter`).
+    static func samplingRecord() {
+        if at_sampling() == 0 { return }
+        var r = builder()
+        r.varint(at_sample_interval())
+        r.byte(SamplingMethod.poissonBytes.rawValue)
+        emit(.sampling, r)
     }
 
     /// What the recorder found of a Python interpreter (only in processes that run one).
