@@ -129,6 +129,8 @@ void at_python_setup(void) {
     const char *runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
     if (runtime) at_py.finalizing = (const uint64_t *)(runtime + L->runtime_finalizing);
     code_count = 1;
+    at_py.cut_lo = at_py.eval_lo;
+    at_py.cut_len = at_py.eval_hi - at_py.eval_lo;
     at_py.frames = 1;
 }
 

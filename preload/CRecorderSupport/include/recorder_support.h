@@ -425,6 +425,9 @@ typedef struct at_python {
     uint32_t version_hex;      /* PY_VERSION_HEX */
     uint32_t pymalloc;         /* PYTHONMALLOC is not malloc: small objects are in pymalloc's arenas */
     uint64_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault */
+    /* where native stacks end: eval_lo and eval_hi - eval_lo once frames are recorded (0, 0:
+     * never) */
+    uint64_t cut_lo, cut_len;
     uint8_t *arena;            /* at_py_code entries */
     uint64_t arena_used, arena_capacity;
     uint64_t emitted;          /* the writer's position in the arena */
@@ -438,6 +441,16 @@ static inline at_python *at_pyp(void) { return &at_py; }
 /* 1 once the interpreter began to shut down (atexit done, modules still intact), until claimed. */
 static inline int at_python_finalizing(void) {
     return at_py.finalizing && __atomic_load_n(at_py.finalizing, __ATOMIC_RELAXED) != 0 && at_py.exit_captured == 0;
+}
+/* A native stack with Python frames ends at its innermost _PyEval_EvalFrameDefault frame: what
+ * lies outside it is the Python frames merged from the frame chain (at_python_insert) and the
+ * outer eval-loop calls that ran them, so the unwinders stop there (one compare a frame). */
+static inline int at_python_eval_range(uint64_t ret) { return ret - 1 - at_py.cut_lo < at_py.cut_len; }
+/* frames[0..<n] up to and including the first eval-loop frame: the count kept. */
+static inline int at_python_cut(void *const *frames, int n) {
+    for (int i = 0; i < n; i++)
+        if (at_python_eval_range((uint64_t)(uintptr_t)frames[i])) return i + 1;
+    return n;
 }
 /* Finds the interpreter (constructor time): version, offsets, tables. */
 void at_python_setup(void);
