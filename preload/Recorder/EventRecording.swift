@@ -26,11 +26,11 @@ enum EventRecording {
         }
         // the orphan slot is shared by threads past their TLS destructor: no private cache there
         let local = s == G.pointee.orphan ? nil
-            : UnsafeMutableRawPointer(frames + maxFrames).assumingMemoryBound(to: UInt64.self)
+            : (UnsafeMutableRawPointer(frames) + ThreadSlots.localCacheOffset).assumingMemoryBound(to: UInt64.self)
         if PY.pointee.frames != 0 {
             // a Python program: its Python frames go where the eval loop ran them; merged only
             // when the thread's cache does not know the stack already
-            let py = (UnsafeMutableRawPointer(frames + maxFrames) + StackTable.localBytes).assumingMemoryBound(to: UInt64.self)
+            let py = UnsafeMutableRawPointer(frames + maxFrames).assumingMemoryBound(to: UInt64.self)
             let m = at_python_frames(py, Int32(maxFrames) - n, &hash)
             if m > 0 {
                 if let local, let id = StackTable.cachedLocally(hash, local) { return id }
@@ -48,7 +48,7 @@ enum EventRecording {
         let m = at_python_stack(frames, &hash)
         if m == 0 { return 0 }
         let local = s == G.pointee.orphan ? nil
-            : UnsafeMutableRawPointer(frames + maxFrames).assumingMemoryBound(to: UInt64.self)
+            : (UnsafeMutableRawPointer(frames) + ThreadSlots.localCacheOffset).assumingMemoryBound(to: UInt64.self)
         return StackTable.intern(frames, Int(m), hash: hash, local: local)
     }
 

@@ -51,11 +51,16 @@ enum StackTable {
     }
 
     /// Per-thread front of the whole-stack cache, in the same mapping as the thread's frame
-    /// scratch: 128 sets of two (hash, id) pairs, 4 KiB. The shared cache is spread over 4 MiB, so
-    /// in a program that touches a lot of memory each of its probes missed the TLB and the caches
-    /// (about 5 ns a malloc in bench/workloads/churn.c); a thread's hot stacks fit here.
-    static let localSets = 128
-    static let localBytes = localSets * 32
+    /// scratch: sets of two (hash, id) pairs. The shared cache is spread over 4 MiB, so in a
+    /// program that touches a lot of memory each of its probes missed the TLB and the caches (about
+    /// 5 ns a malloc in bench/workloads/churn.c); a thread's hot stacks fit here. 128 sets (4 KiB)
+    /// hold a native program's; a Python program's stacks carry the Python line of every frame
+    /// (bench/workloads/json_workload.py: 134,000 stacks, 2 in 3 allocations missed 128 sets, 1 in
+    /// 8 missed 4,096 sets, at ~100 ns a shared probe), so with Python frames a thread has 4,096
+    /// (128 KiB). Set once before the first thread slot is prepared (`usePythonSize`).
+    nonisolated(unsafe) static var localSets = 128
+    static var localBytes: Int { localSets * 32 }
+    static func usePythonSize() { localSets = 4096 }
 
     /// The id the thread's cache front holds for hash `h`, or nil.
     @inline(__always)
@@ -67,7 +72,7 @@ enum StackTable {
     }
 
     /// The node id of the stack in `frames[0..<n]` (innermost first); 0 when the tables are full.
-    /// `h` is its `at_stack_hash`; `local` is the calling thread's cache front (`localBytes`), or nil.
+    /// `h` is its `at_stack_hash`; `local` is the calling thread's cache front (`localSets`), or nil.
     @inline(__always)
     static func intern(_ frames: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ n: Int, hash h: UInt64,
                        local: UnsafeMutablePointer<UInt64>?) -> UInt64 {
