@@ -242,7 +242,12 @@ static uint64_t code_id(const char *code) {
 #define AT_PY_SHIM 1ull
 typedef struct {
     uint32_t n;
+    /* 1 when the last at_python_frames wrote its tokens to py itself (its walk could not be
+     * kept); else at_python_insert makes them from the kept walk, which a stack the thread's
+     * cache knows never needs */
+    uint32_t py_written;
     uint64_t addr[AT_PY_LAST], instr[AT_PY_LAST], prev[AT_PY_LAST], token[AT_PY_LAST], hash[AT_PY_LAST];
+    uint32_t count[AT_PY_LAST];  /* tokens of frames from the outermost through this one */
     /* the frame's code object with its line table: a freed code object's address can come back
      * as another code object whose instructions lie at the same addresses */
     uint64_t code[AT_PY_LAST];
@@ -272,9 +277,10 @@ static inline uint64_t frame_token(const at_py_layout *l, const char *frame, uin
     return t;
 }
 
-/* The calling thread's Python frames into py[0..<return) (at most `room`), innermost first, with
- * AT_PY_SEGMENT_END on the last frame each C call of the eval loop ran; *pyhash their hash. `e`
- * is scratch for 5 x AT_PY_LAST words. */
+/* The number of the calling thread's Python frames (at most `room`), *pyhash their hash. The
+ * frames are kept in `last` (kept_tokens makes them, innermost first), or, when the walk cannot be
+ * kept, written to py[0..<return) at once, with AT_PY_SEGMENT_END on the last frame each C call of
+ * the eval loop ran. `e` is scratch for 5 x AT_PY_LAST words. */
 static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhash) {
     const at_py_layout l = *L;       /* in registers: the stores below cannot alias it */
     uint64_t *ea = e, *ei = e + AT_PY_LAST, *ep = e + 2 * AT_PY_LAST, *et = e + 3 * AT_PY_LAST, *ec = e + 4 * AT_PY_LAST;
@@ -311,18 +317,20 @@ static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhas
     int base = joined + 1;                         /* kept entries [0, base) */
     uint64_t h = base ? last.hash[base - 1] : AT_PY_HASH_SEED;
     if (base + v <= AT_PY_LAST && !(v == AT_PY_LAST && joined < 0)) {
+        uint32_t c = base ? last.count[base - 1] : 0;
         for (int i = v - 1, at = base; i >= 0; i--, at++) {
             uint64_t t = et[i];
-            if (t > AT_PY_SHIM) h = mix(h, t & ~AT_PY_SEGMENT_END);
+            if (t > AT_PY_SHIM) { h = mix(h, t & ~AT_PY_SEGMENT_END); c++; }
             last.addr[at] = ea[i]; last.instr[at] = ei[i]; last.prev[at] = ep[i];
-            last.token[at] = t; last.hash[at] = h; last.code[at] = ec[i];
+            last.token[at] = t; last.hash[at] = h; last.code[at] = ec[i]; last.count[at] = c;
             last.slot[slot_of(ea[i])] = (uint8_t)at;
         }
         last.n = (uint32_t)(base + v);
-    } else {
-        for (int i = v - 1; i >= 0; i--) if (et[i] > AT_PY_SHIM) h = mix(h, et[i] & ~AT_PY_SEGMENT_END);
-        last.n = 0;
+        last.py_written = 0;
+        *pyhash = h;
+        return (int)c > room ? room : (int)c;
     }
+    for (int i = v - 1; i >= 0; i--) if (et[i] > AT_PY_SHIM) h = mix(h, et[i] & ~AT_PY_SEGMENT_END);
     *pyhash = h;
     /* tokens innermost first: the new frames, then the kept ones; a shim ends the segment of the
      * frame inside it */
@@ -336,7 +344,20 @@ static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhas
         if (t == AT_PY_SHIM) { if (m) py[m - 1] |= AT_PY_SEGMENT_END; }
         else if (t) py[m++] = t;
     }
+    last.n = 0;
+    last.py_written = 1;
     return m;
+}
+
+/* The kept walk's tokens into py[0..<m], innermost first; a shim ends the segment of the frame
+ * inside it. */
+static void kept_tokens(uint64_t *py, int m) {
+    int j = 0;
+    for (int k = (int)last.n - 1; k >= 0 && j < m; k--) {
+        uint64_t t = last.token[k];
+        if (t == AT_PY_SHIM) { if (j) py[j - 1] |= AT_PY_SEGMENT_END; }
+        else if (t) py[j++] = t;
+    }
 }
 
 /* The calling thread's innermost Python frame (0: none). */
@@ -379,7 +400,8 @@ int at_python_stack(void **frames, uint64_t *hash) {
     return 0;
 }
 
-int at_python_insert(void **frames, int n, const uint64_t *py, int m) {
+int at_python_insert(void **frames, int n, uint64_t *py, int m) {
+    if (!last.py_written) kept_tokens(py, m);
     /* segment k (0: innermost) goes right before the k-th eval-loop frame; segments beyond the
      * native stack's last eval frame (a truncated native stack) go after its end. Filled from the
      * back, in place: only insertions, so the write position never passes the read position. */

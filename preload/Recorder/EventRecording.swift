@@ -34,6 +34,7 @@ enum EventRecording {
             let m = at_python_frames(py, Int32(maxFrames) - n, &hash)
             if m > 0 {
                 if let local, let id = StackTable.cachedLocally(hash, local) { return id }
+                StackTable.prefetchShared(hash)
                 n = at_python_insert(frames, n, py, m)
             }
         }

@@ -95,6 +95,13 @@ enum StackTable {
         return id
     }
 
+    /// Starts loading the shared cache's line for `h`: a miss there costs a trip to memory, which
+    /// the merge of a Python stack (at_python_insert) can hide.
+    @inline(__always)
+    static func prefetchShared(_ h: UInt64) {
+        at_prefetch(cache + (Int(truncatingIfNeeded: h &>> 20) & (cacheSlots - 1)) * 2)
+    }
+
     /// The shared whole-stack cache, then the trie.
     static func shared(_ frames: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ n: Int, _ h: UInt64) -> UInt64 {
         let mask = cacheSlots - 1

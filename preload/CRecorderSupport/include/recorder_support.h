@@ -180,6 +180,7 @@ static inline at_globals *at_gp(void) { return &at_g; }
 static inline uint32_t at_load32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void at_store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline uint64_t at_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void at_prefetch(const void *p) { __builtin_prefetch(p); }
 static inline void at_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline uint32_t at_add32(uint32_t *p, uint32_t v) { return __atomic_add_fetch(p, v, __ATOMIC_ACQ_REL); }
 static inline uint64_t at_add64(uint64_t *p, uint64_t v) { return __atomic_add_fetch(p, v, __ATOMIC_ACQ_REL); }
@@ -454,16 +455,19 @@ static inline int at_python_cut(void *const *frames, int n) {
 }
 /* Finds the interpreter (constructor time): version, offsets, tables. */
 void at_python_setup(void);
-/* The calling thread's Python frames into py[0..<return) (at most `room`), innermost first; `py`
- * has room for AT_MAX_FRAMES + 640 words (scratch after the first AT_MAX_FRAMES). `hash`, the
- * native stack's at_stack_hash, becomes the merged stack's StackTable key. Only when at_py.frames. */
+/* The number of the calling thread's Python frames (at most `room`); `py` has room for
+ * AT_MAX_FRAMES + 640 words (scratch after the first AT_MAX_FRAMES). `hash`, the native stack's
+ * at_stack_hash, becomes the merged stack's StackTable key. Only when at_py.frames. The frames
+ * themselves are made by at_python_insert, which must come next if at all (a stack the thread's
+ * cache knows needs none). */
 int at_python_frames(uint64_t *py, int room, uint64_t *hash);
 /* A free's stack: the innermost Python frame alone, into frames[0]; returns 1 (0: none), with
  * its StackTable key. */
 int at_python_stack(void **frames, uint64_t *hash);
-/* Inserts py[0..<m] into the native stack frames[0..<n] (room for n + m), each eval-loop call's
- * frames before that call's _PyEval_EvalFrameDefault frame; returns n + m. */
-int at_python_insert(void **frames, int n, const uint64_t *py, int m);
+/* Inserts the m Python frames of the last at_python_frames (made in its `py`) into the native
+ * stack frames[0..<n] (room for n + m), each eval-loop call's frames before that call's
+ * _PyEval_EvalFrameDefault frame; returns n + m. */
+int at_python_insert(void **frames, int n, uint64_t *py, int m);
 /* python_types.c: a heap-graph capture's Python type objects (part 9). begin: 1 when the process
  * runs Python with frames (then every part-4 word goes to note_data_word). type_at: the next
  * candidate that is a type object, from *cursor (0 first): its address, tp_flags, tp_name (up to
