@@ -46,11 +46,13 @@ enum EventRecording {
     static func pythonStack(_ s: UnsafeMutablePointer<at_slot>) -> UInt64 {
         guard let frames = s.pointee.frames else { return 0 }
         var hash: UInt64 = 0
-        let m = at_python_stack(frames, &hash)
-        if m == 0 { return 0 }
+        var id: UInt64 = 0
+        if at_python_stack(frames, &hash, &id) != 1 { return id }   // none (0), or the last free's
         let local = s == G.pointee.orphan ? nil
             : (UnsafeMutableRawPointer(frames) + ThreadSlots.localCacheOffset).assumingMemoryBound(to: UInt64.self)
-        return StackTable.intern(frames, Int(m), hash: hash, local: local)
+        id = StackTable.intern(frames, 1, hash: hash, local: local)
+        at_python_stack_interned(id)
+        return id
     }
 
     @inline(__always)

@@ -461,9 +461,11 @@ void at_python_setup(void);
  * themselves are made by at_python_insert, which must come next if at all (a stack the thread's
  * cache knows needs none). */
 int at_python_frames(uint64_t *py, int room, uint64_t *hash);
-/* A free's stack: the innermost Python frame alone, into frames[0]; returns 1 (0: none), with
- * its StackTable key. */
-int at_python_stack(void **frames, uint64_t *hash);
+/* A free's stack: the innermost Python frame alone. Returns 2 with its stack id in *id when it is
+ * the thread's last free's; 1 with the frame in frames[0] and its StackTable key, to be interned
+ * and the id handed to at_python_stack_interned; 0: none. */
+int at_python_stack(void **frames, uint64_t *hash, uint64_t *id);
+void at_python_stack_interned(uint64_t id);
 /* Inserts the m Python frames of the last at_python_frames (made in its `py`) into the native
  * stack frames[0..<n] (room for n + m), each eval-loop call's frames before that call's
  * _PyEval_EvalFrameDefault frame; returns n + m. */
