@@ -251,7 +251,7 @@ static uint64_t code_id_slow(const char *code, uint64_t table, at_py_seen *f) {
 #define AT_PY_SHIM 1ull
 typedef struct {
     uint32_t n;
-    /* 1 when the last at_python_frames wrote its tokens to py itself (its walk could not be
+    /* 1 when the last at_python_walk wrote its tokens to py itself (its walk could not be
      * kept); else at_python_insert makes them from the kept walk, which a stack the thread's
      * cache knows never needs */
     uint32_t py_written;
@@ -391,15 +391,10 @@ static uint64_t current_frame(void) {
     return plausible(cf) ? word((const void *)(uintptr_t)cf, L->cframe_current) : 0;
 }
 
-int at_python_frames(uint64_t *py, int room, uint64_t *hash) {
+int at_python_walk(uint64_t *py, uint64_t *pyhash) {
     uint64_t f = current_frame();
     if (!f) return 0;
-    uint64_t pyhash;
-    int m = walker(f, room, py, py + AT_MAX_FRAMES, &pyhash);
-    /* the merged stack's key for StackTable: the native stack's hash and its Python frames (the
-     * merge is a function of both), so a stack already interned needs no merge at all */
-    if (m) *hash = at_stack_mix(*hash ^ (pyhash * 0xC2B2AE3D27D4EB4Full) ^ (uint64_t)m) | 1;
-    return m;
+    return walker(f, AT_MAX_FRAMES, py, py + AT_MAX_FRAMES, pyhash);
 }
 
 /* The last free's innermost frame and its stack id, per thread: frees come in runs from one line

@@ -71,6 +71,32 @@ enum StackTable {
         return nil
     }
 
+    /// The 4-way set (one cache line) of a Python stack in the thread's cache front, chosen by
+    /// its Python frames alone: known before the native stack is walked, so it can be loaded
+    /// meanwhile; the few native stacks under one Python line share it.
+    @inline(__always)
+    static func pythonSet(_ pyhash: UInt64, _ local: UnsafeMutablePointer<UInt64>) -> UnsafeMutablePointer<UInt64> {
+        local + (Int(truncatingIfNeeded: pyhash &>> 9) & (localSets / 2 - 1)) * 8
+    }
+
+    @inline(__always)
+    static func cachedIn(_ set: UnsafeMutablePointer<UInt64>, _ h: UInt64) -> UInt64? {
+        if set[0] == h { return set[1] }
+        if set[2] == h { return set[3] }
+        if set[4] == h { return set[5] }
+        if set[6] == h { return set[7] }
+        return nil
+    }
+
+    /// Puts (h, id) first in a 4-way set; the oldest goes.
+    @inline(__always)
+    static func remember(_ set: UnsafeMutablePointer<UInt64>, _ h: UInt64, _ id: UInt64) {
+        set[6] = set[4]; set[7] = set[5]
+        set[4] = set[2]; set[5] = set[3]
+        set[2] = set[0]; set[3] = set[1]
+        set[0] = h; set[1] = id
+    }
+
     /// The node id of the stack in `frames[0..<n]` (innermost first); 0 when the tables are full.
     /// `h` is its `at_stack_hash`; `local` is the calling thread's cache front (`localSets`), or nil.
     @inline(__always)

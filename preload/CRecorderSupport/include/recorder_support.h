@@ -455,18 +455,22 @@ static inline int at_python_cut(void *const *frames, int n) {
 }
 /* Finds the interpreter (constructor time): version, offsets, tables. */
 void at_python_setup(void);
-/* The number of the calling thread's Python frames (at most `room`); `py` has room for
- * AT_MAX_FRAMES + 640 words (scratch after the first AT_MAX_FRAMES). `hash`, the native stack's
- * at_stack_hash, becomes the merged stack's StackTable key. Only when at_py.frames. The frames
- * themselves are made by at_python_insert, which must come next if at all (a stack the thread's
- * cache knows needs none). */
-int at_python_frames(uint64_t *py, int room, uint64_t *hash);
+/* The number of the calling thread's Python frames (0: none), *pyhash their hash; `py` has room
+ * for AT_MAX_FRAMES + 640 words (scratch after the first AT_MAX_FRAMES). Only when at_py.frames.
+ * The frames themselves are made by at_python_insert, which must come next if at all (a stack
+ * the thread's cache knows needs none); no other walk in between. */
+int at_python_walk(uint64_t *py, uint64_t *pyhash);
+/* The merged stack's StackTable key: the native stack's at_stack_hash and its m Python frames'
+ * hash (the merge is a function of both), so a stack already interned needs no merge at all. */
+static inline uint64_t at_python_key(uint64_t native, uint64_t pyhash, int m) {
+    return at_stack_mix(native ^ (pyhash * 0xC2B2AE3D27D4EB4Full) ^ (uint64_t)m) | 1;
+}
 /* A free's stack: the innermost Python frame alone. Returns 2 with its stack id in *id when it is
  * the thread's last free's; 1 with the frame in frames[0] and its StackTable key, to be interned
  * and the id handed to at_python_stack_interned; 0: none. */
 int at_python_stack(void **frames, uint64_t *hash, uint64_t *id);
 void at_python_stack_interned(uint64_t id);
-/* Inserts the m Python frames of the last at_python_frames (made in its `py`) into the native
+/* Inserts the first m Python frames of the last at_python_walk (made in its `py`) into the native
  * stack frames[0..<n] (room for n + m), each eval-loop call's frames before that call's
  * _PyEval_EvalFrameDefault frame; returns n + m. */
 int at_python_insert(void **frames, int n, uint64_t *py, int m);
