@@ -31,8 +31,8 @@ enum StackTable {
 
     static func setUp() -> Bool {
         guard let n = at_map(nodeCapacity * MemoryLayout<Node>.stride),
-              let i = at_map(nodeSlots * 8),
-              let c = at_map(cacheSlots * 16),
+              let i = at_map_huge_aligned(nodeSlots * 8),
+              let c = at_map_huge_aligned(cacheSlots * 16),
               let k = at_map(64) else { return false }
         nodes = n.assumingMemoryBound(to: Node.self)
         nodeIndex = i.assumingMemoryBound(to: UInt64.self)
@@ -60,7 +60,13 @@ enum StackTable {
     /// (128 KiB). Set once before the first thread slot is prepared (`usePythonSize`).
     nonisolated(unsafe) static var localSets = 128
     static var localBytes: Int { localSets * 32 }
-    static func usePythonSize() { localSets = 4096 }
+    /// A Python program's stacks are many (every Python line makes its own): a bigger front, and
+    /// huge pages for the node index and the shared cache, which its misses probe at random.
+    static func usePythonSize() {
+        localSets = 4096
+        at_advise_huge(nodeIndex, nodeSlots * 8)
+        at_advise_huge(cache, cacheSlots * 16)
+    }
 
     /// The id the thread's cache front holds for hash `h`, or nil.
     @inline(__always)

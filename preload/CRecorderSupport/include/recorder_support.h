@@ -242,6 +242,10 @@ void *at_real_pvalloc(size_t n);
 /* Anonymous memory for the recorder's own tables (never malloc). NULL on failure. */
 void *at_map(size_t bytes);
 void at_unmap(void *p, size_t bytes);
+/* at_map on a 2 MiB boundary; at_advise_huge asks for transparent huge pages there (a table
+ * probed at random over megabytes then misses the TLB far less; it costs its whole size in RSS). */
+void *at_map_huge_aligned(size_t bytes);
+void at_advise_huge(void *p, size_t bytes);
 int at_real_execve(const char *path, char *const argv[], char *const envp[]);
 
 /* ---- stacks --------------------------------------------------------------------------------- */
