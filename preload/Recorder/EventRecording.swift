@@ -45,12 +45,19 @@ enum EventRecording {
             // cache does not know the stack already
             let m = min(c, Int32(maxFrames) - n)
             hash = at_python_key(hash, pyhash, m)
-            if let set, let id = StackTable.cachedIn(set, hash) { return id }
+            var hot: UnsafeMutablePointer<UInt64>? = nil
+            if let set, let local {
+                let h = StackTable.hotSet(hash, local)
+                if h[0] == hash { return h[1] }
+                if h[2] == hash { return h[3] }
+                hot = h
+                if let id = StackTable.cachedIn(set, hash) { StackTable.rememberHot(h, hash, id); return id }
+            }
             StackTable.prefetchShared(hash)
             n = at_python_insert(frames, n, py, m)
             if n == 0 { return 0 }
             let id = StackTable.shared(frames, Int(n), hash)
-            if let set, id != 0 { StackTable.remember(set, hash, id) }
+            if let set, let hot, id != 0 { StackTable.remember(set, hash, id); StackTable.rememberHot(hot, hash, id) }
             return id
         }
         return StackTable.intern(frames, Int(n), hash: hash, local: local)
