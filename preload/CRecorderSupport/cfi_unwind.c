@@ -490,6 +490,7 @@ int at_capture_cfi_hashed(void **frames, int max, uint64_t *declined, uint64_t *
             if (w < AT_LAST_FRAMES) { new_sp[w] = sp; new_rbp[w] = rbp; new_at[w] = rbp; new_ra[w] = ra; }
             w++;
             AT_EMIT(ra);
+            if (__builtin_expect(at_python_eval_range(ra), 0)) { ended = 1; break; }
             uint64_t cfa = rbp + 16;
             if ((cfa & 7) || rbp < sp || cfa > stack_hi || cfa - sp > AT_MAX_FRAME_BYTES) goto decline;
             sp = cfa;
@@ -502,7 +503,7 @@ int at_capture_cfi_hashed(void **frames, int max, uint64_t *declined, uint64_t *
         if (w < AT_LAST_FRAMES) { new_sp[w] = sp; new_rbp[w] = rbp; new_at[w] = 0; new_ra[w] = ra; }
         w++;
         AT_EMIT(ra);
-        if (kind == AT_RULE_END) { ended = 1; break; }
+        if (kind == AT_RULE_END || __builtin_expect(at_python_eval_range(ra), 0)) { ended = 1; break; }
         uint64_t cfa = ((rule & AT_RULE_CFA_RBP) ? rbp : sp) + (rule >> 12);
         /* the return address and the saved rbp lie in [sp, cfa): both ends checked */
         if ((cfa & 7) || cfa < sp + 8 || cfa > stack_hi || cfa - sp > AT_MAX_FRAME_BYTES) goto decline;
@@ -516,7 +517,8 @@ int at_capture_cfi_hashed(void **frames, int max, uint64_t *declined, uint64_t *
         sp = cfa;
         ra = next_ra;
     }
-    /* only a stack that ended at its outermost frame can stand for the next one's outer part */
+    /* only a stack that ended at its outermost frame (or at the Python cut, which every later walk
+     * through the same frames makes too) can stand for the next one's outer part */
     if (ended && w <= AT_LAST_FRAMES) {
         uint64_t h = 0, p = 1;
         for (int t = w - 1; t >= 0; t--) {

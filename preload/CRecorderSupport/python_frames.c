@@ -44,6 +44,7 @@ static const at_py_layout layouts[] = {
     {13, -1, 72, 0, 8, 56, 70, -1, 68, 112, 128, 136, 200, 40, 56, 608, 240},
 };
 static const at_py_layout *L;
+static void choose_walker(size_t layout);
 
 #define AT_PY_OWNED_BY_CSTACK 3 /* 3.12+: the shim frame a C call of the eval loop starts with */
 #define AT_PY_BYTES_DATA 32     /* PyBytesObject.ob_sval */
@@ -112,7 +113,7 @@ void at_python_setup(void) {
     L = NULL;
     if (major == 3)
         for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++)
-            if (layouts[i].minor == minor) L = &layouts[i];
+            if (layouts[i].minor == minor) { L = &layouts[i]; choose_walker(i); }
     if (!L) return note("native stacks only: the recorder reads the Python frames of CPython 3.11 to 3.13", NULL);
     this_thread_state = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
     code_type = dlsym(RTLD_DEFAULT, "PyCode_Type");
@@ -129,6 +130,8 @@ void at_python_setup(void) {
     const char *runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
     if (runtime) at_py.finalizing = (const uint64_t *)(runtime + L->runtime_finalizing);
     code_count = 1;
+    at_py.cut_lo = at_py.eval_lo;
+    at_py.cut_len = at_py.eval_hi - at_py.eval_lo;
     at_py.frames = 1;
 }
 
@@ -192,13 +195,21 @@ typedef struct { const void *code; uint64_t table; uint64_t id; } at_py_seen;
 #define AT_PY_SEEN 64
 static __thread at_py_seen seen[AT_PY_SEEN] __attribute__((tls_model("initial-exec")));
 
-static uint64_t code_id(const char *code) {
+static uint64_t code_id_slow(const char *code, uint64_t table, at_py_seen *f);
+
+static inline uint64_t code_id(const at_py_layout *l, const char *code) {
     /* the line table's and the qualified name's addresses with the code's: a new code object at
      * a freed one's address has other objects for those (all three coming back at once is not
      * expected) */
-    uint64_t table = word(code, L->code_linetable) ^ (word(code, L->code_qualname) * 0x9E3779B97F4A7C15ull);
+    uint64_t table = word(code, l->code_linetable) ^ (word(code, l->code_qualname) * 0x9E3779B97F4A7C15ull);
     at_py_seen *f = &seen[((uintptr_t)code >> 4) & (AT_PY_SEEN - 1)];
     if (f->code == code && f->table == table) return f->id;
+    return code_id_slow(code, table, f);
+}
+
+/* The shared code table: the id of a code object the thread's front did not have. */
+__attribute__((noinline))
+static uint64_t code_id_slow(const char *code, uint64_t table, at_py_seen *f) {
     uint64_t key = mix(mix(mix(mix((uint64_t)(uintptr_t)code, word(code, L->code_filename)),
                                word(code, L->code_qualname)), word(code, L->code_linetable)),
                        (uint64_t)*(const uint32_t *)(code + L->code_firstlineno)) | 1;
@@ -240,7 +251,12 @@ static uint64_t code_id(const char *code) {
 #define AT_PY_SHIM 1ull
 typedef struct {
     uint32_t n;
+    /* 1 when the last at_python_walk wrote its tokens to py itself (its walk could not be
+     * kept); else at_python_insert makes them from the kept walk, which a stack the thread's
+     * cache knows never needs */
+    uint32_t py_written;
     uint64_t addr[AT_PY_LAST], instr[AT_PY_LAST], prev[AT_PY_LAST], token[AT_PY_LAST], hash[AT_PY_LAST];
+    uint32_t count[AT_PY_LAST];  /* tokens of frames from the outermost through this one */
     /* the frame's code object with its line table: a freed code object's address can come back
      * as another code object whose instructions lie at the same addresses */
     uint64_t code[AT_PY_LAST];
@@ -264,17 +280,19 @@ static inline uint64_t frame_token(const at_py_layout *l, const char *frame, uin
     if (!plausible(code) || (const void *)word((const void *)(uintptr_t)code, 8) != code_type) { *bad = 1; return 0; }
     uint64_t start = code + (uint64_t)l->code_bytecode;
     if (instr < start || instr - start >= (1u << 30)) return 0;
-    uint64_t id = code_id((const char *)(uintptr_t)code);
+    uint64_t id = code_id(l, (const char *)(uintptr_t)code);
     uint64_t t = id ? AT_PY_FRAME_TAG | (id << 32) | (instr - start) : 0;
     if (t && l->frame_is_entry >= 0 && frame[l->frame_is_entry]) t |= AT_PY_SEGMENT_END;
     return t;
 }
 
-/* The calling thread's Python frames into py[0..<return) (at most `room`), innermost first, with
- * AT_PY_SEGMENT_END on the last frame each C call of the eval loop ran; *pyhash their hash. `e`
- * is scratch for 5 x AT_PY_LAST words. */
-static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhash) {
-    const at_py_layout l = *L;       /* in registers: the stores below cannot alias it */
+/* The number of the calling thread's Python frames (at most `room`), *pyhash their hash. The
+ * frames are kept in `last` (kept_tokens makes them, innermost first), or, when the walk cannot be
+ * kept, written to py[0..<return) at once, with AT_PY_SEGMENT_END on the last frame each C call of
+ * the eval loop ran. `e` is scratch for 5 x AT_PY_LAST words. */
+static inline __attribute__((always_inline))
+int walk(const at_py_layout *lp, uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhash) {
+    const at_py_layout l = *lp;      /* constants in each version's copy (walk_for) */
     uint64_t *ea = e, *ei = e + AT_PY_LAST, *ep = e + 2 * AT_PY_LAST, *et = e + 3 * AT_PY_LAST, *ec = e + 4 * AT_PY_LAST;
     int v = 0, joined = -1, bad = 0;
     /* kept entries at or above `changed` differ from this chain: no join can use them */
@@ -309,18 +327,20 @@ static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhas
     int base = joined + 1;                         /* kept entries [0, base) */
     uint64_t h = base ? last.hash[base - 1] : AT_PY_HASH_SEED;
     if (base + v <= AT_PY_LAST && !(v == AT_PY_LAST && joined < 0)) {
+        uint32_t c = base ? last.count[base - 1] : 0;
         for (int i = v - 1, at = base; i >= 0; i--, at++) {
             uint64_t t = et[i];
-            if (t > AT_PY_SHIM) h = mix(h, t & ~AT_PY_SEGMENT_END);
+            if (t > AT_PY_SHIM) { h = mix(h, t & ~AT_PY_SEGMENT_END); c++; }
             last.addr[at] = ea[i]; last.instr[at] = ei[i]; last.prev[at] = ep[i];
-            last.token[at] = t; last.hash[at] = h; last.code[at] = ec[i];
+            last.token[at] = t; last.hash[at] = h; last.code[at] = ec[i]; last.count[at] = c;
             last.slot[slot_of(ea[i])] = (uint8_t)at;
         }
         last.n = (uint32_t)(base + v);
-    } else {
-        for (int i = v - 1; i >= 0; i--) if (et[i] > AT_PY_SHIM) h = mix(h, et[i] & ~AT_PY_SEGMENT_END);
-        last.n = 0;
+        last.py_written = 0;
+        *pyhash = h;
+        return (int)c > room ? room : (int)c;
     }
+    for (int i = v - 1; i >= 0; i--) if (et[i] > AT_PY_SHIM) h = mix(h, et[i] & ~AT_PY_SEGMENT_END);
     *pyhash = h;
     /* tokens innermost first: the new frames, then the kept ones; a shim ends the segment of the
      * frame inside it */
@@ -334,8 +354,33 @@ static int walk(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *pyhas
         if (t == AT_PY_SHIM) { if (m) py[m - 1] |= AT_PY_SEGMENT_END; }
         else if (t) py[m++] = t;
     }
+    last.n = 0;
+    last.py_written = 1;
     return m;
 }
+
+/* The kept walk's tokens into py[0..<m], innermost first; a shim ends the segment of the frame
+ * inside it. */
+static void kept_tokens(uint64_t *py, int m) {
+    int j = 0;
+    for (int k = (int)last.n - 1; k >= 0 && j < m; k--) {
+        uint64_t t = last.token[k];
+        if (t == AT_PY_SHIM) { if (j) py[j - 1] |= AT_PY_SEGMENT_END; }
+        else if (t) py[j++] = t;
+    }
+}
+
+/* walk with one version's offsets as constants: fewer registers and loads a frame */
+typedef int (*at_py_walker)(uint64_t, int, uint64_t *, uint64_t *, uint64_t *);
+#define AT_PY_WALKER(i) \
+    static int walk_##i(uint64_t f, int room, uint64_t *py, uint64_t *e, uint64_t *h) { return walk(&layouts[i], f, room, py, e, h); }
+AT_PY_WALKER(0)
+AT_PY_WALKER(1)
+AT_PY_WALKER(2)
+static const at_py_walker walkers[] = {walk_0, walk_1, walk_2};
+_Static_assert(sizeof walkers / sizeof walkers[0] == sizeof layouts / sizeof layouts[0], "a walker per layout");
+static at_py_walker walker;
+static void choose_walker(size_t layout) { walker = walkers[layout]; }
 
 /* The calling thread's innermost Python frame (0: none). */
 static uint64_t current_frame(void) {
@@ -346,24 +391,35 @@ static uint64_t current_frame(void) {
     return plausible(cf) ? word((const void *)(uintptr_t)cf, L->cframe_current) : 0;
 }
 
-int at_python_frames(uint64_t *py, int room, uint64_t *hash) {
+int at_python_walk(uint64_t *py, uint64_t *pyhash) {
     uint64_t f = current_frame();
     if (!f) return 0;
-    uint64_t pyhash;
-    int m = walk(f, room, py, py + AT_MAX_FRAMES, &pyhash);
-    /* the merged stack's key for StackTable: the native stack's hash and its Python frames (the
-     * merge is a function of both), so a stack already interned needs no merge at all */
-    if (m) *hash = at_stack_mix(*hash ^ (pyhash * 0xC2B2AE3D27D4EB4Full) ^ (uint64_t)m) | 1;
-    return m;
+    return walker(f, AT_MAX_FRAMES, py, py + AT_MAX_FRAMES, pyhash);
 }
 
-int at_python_stack(void **frames, uint64_t *hash) {
+/* The last free's innermost frame and its stack id, per thread: frees come in runs from one line
+ * (a container's items, a function's locals), which then skip the token and the stack cache. The
+ * frame's code object with its line table, as in the kept walk. */
+typedef struct { uint64_t frame, instr, code, id; } at_py_free_memo;
+static __thread at_py_free_memo free_memo __attribute__((tls_model("initial-exec")));
+
+int at_python_stack(void **frames, uint64_t *hash, uint64_t *id) {
     /* a free needs only the line that let the object go: the innermost Python frame, no walk of
      * the chain (frees are as many as allocations) */
     uint64_t f = current_frame();
+    if (!plausible(f)) return 0;
+    const char *innermost = (const char *)(uintptr_t)f;
+    uint64_t instr0 = word(innermost, L->frame_instr), code0 = code_identity(L, innermost);
+    at_py_free_memo *memo = &free_memo;
+    if (memo->frame == f && memo->instr == instr0 && memo->code == code0 && memo->id) {
+        *id = memo->id;
+        return 2;
+    }
+    memo->id = 0;
     int bad = 0;
     for (int hops = 0; hops < 4 && plausible(f); hops++) {
         const char *frame = (const char *)(uintptr_t)f;
+        uint64_t at = f;
         f = word(frame, L->frame_previous);
         if (frame[L->frame_owner] == AT_PY_OWNED_BY_CSTACK) continue;
         uint64_t t = frame_token(L, frame, word(frame, L->frame_instr), &bad);
@@ -372,12 +428,20 @@ int at_python_stack(void **frames, uint64_t *hash) {
         t &= ~AT_PY_SEGMENT_END;
         frames[0] = (void *)(uintptr_t)t;
         *hash = at_stack_mix(mix(AT_PY_HASH_SEED, t)) | 1;
+        /* remembered only when the innermost frame gave the token: its state is the key */
+        if (at == (uint64_t)(uintptr_t)innermost) { memo->frame = at; memo->instr = instr0; memo->code = code0; }
+        else memo->frame = 0;
         return 1;
     }
     return 0;
 }
 
-int at_python_insert(void **frames, int n, const uint64_t *py, int m) {
+void at_python_stack_interned(uint64_t id) {
+    if (free_memo.frame) free_memo.id = id;
+}
+
+int at_python_insert(void **frames, int n, uint64_t *py, int m) {
+    if (!last.py_written) kept_tokens(py, m);
     /* segment k (0: innermost) goes right before the k-th eval-loop frame; segments beyond the
      * native stack's last eval frame (a truncated native stack) go after its end. Filled from the
      * back, in place: only insertions, so the write position never passes the read position. */
@@ -449,4 +513,5 @@ void at_python_after_fork(void) {
         at += c->size;
     }
     for (int i = 0; i < AT_PY_SEEN; i++) seen[i].code = NULL;
+    free_memo.frame = 0;
 }

@@ -43,6 +43,21 @@ void *at_map(size_t bytes) {
 
 void at_unmap(void *p, size_t bytes) { munmap(p, bytes); }
 
+void *at_map_huge_aligned(size_t bytes) {
+    /* 2 MiB-aligned, so that transparent huge pages can back it whole when asked (at_advise_huge) */
+    const size_t huge = 2u << 20;
+    size_t padded = bytes + huge;
+    char *p = mmap(NULL, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) { at_note_map_failure(padded, errno); return NULL; }
+    char *start = (char *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+    if (start > p) munmap(p, (size_t)(start - p));
+    if (p + padded > start + bytes) munmap(start + bytes, (size_t)(p + padded - (start + bytes)));
+    at_note_own_mapping(start, bytes);
+    return start;
+}
+
+void at_advise_huge(void *p, size_t bytes) { (void)madvise(p, bytes, MADV_HUGEPAGE); }
+
 void at_lock_slow(uint32_t *l) {
     /* a heap-graph capture may hold this lock a while and scan this thread's stack meanwhile:
      * put the callee-saved registers (pointers the caller may hold) where the scan sees them */

@@ -22,7 +22,8 @@ int at_capture_libunwind(void **frames, int max) {
     /* ask for a few more frames than kept: the recorder's own frames are dropped afterwards */
     int n = unw_backtrace(frames, max);
     if (n < 0) return 0;
-    return at_drop_own_frames(frames, n);
+    n = at_drop_own_frames(frames, n);
+    return at_python_cut(frames, n);
 }
 
 /* The CFI unwinder for every frame; libunwind for the stacks it cannot vouch for. `max` counts
@@ -41,7 +42,7 @@ int at_capture_auto_hashed(void **frames, int max, uint64_t *hash) {
         if (n < 0) n = 0;
         /* the CFI walk needs the thread's stack bounds: learn them once libunwind shows it is safe */
         at_learn_stack(frames, n);
-        n = at_drop_own_frames(frames, n);
+        n = at_python_cut(frames, at_drop_own_frames(frames, n));
         if (n > max) n = max;
     }
     *hash = at_stack_hash(frames, n);
@@ -65,5 +66,5 @@ int at_capture_frame_pointers(void **frames, int max) {
         if (next <= fp) break;
         fp = next;
     }
-    return at_drop_own_frames(frames, n);
+    return at_python_cut(frames, at_drop_own_frames(frames, n));
 }

@@ -64,7 +64,7 @@ int at_capture_verify(void **frames, int max) {
     /* as at_capture_auto does: without the bounds the CFI walk declines every stack, and there
      * would be nothing to compare */
     at_learn_stack(lib, nl);
-    nl = at_drop_own_frames(lib, nl);
+    nl = at_python_cut(lib, at_drop_own_frames(lib, nl));   /* where the CFI walk stops too */
     const void *const *use = (const void *const *)lib;
     int n = nl;
     if (nc < 0) {

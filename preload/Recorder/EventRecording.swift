@@ -13,6 +13,22 @@ enum EventRecording {
         let mode = G.pointee.unwind_mode
         if mode == 0 { return 0 }
         guard let frames = s.pointee.frames else { return 0 }
+        // the orphan slot is shared by threads past their TLS destructor: no private cache there
+        let local = s == G.pointee.orphan ? nil
+            : (UnsafeMutableRawPointer(frames) + ThreadSlots.localCacheOffset).assumingMemoryBound(to: UInt64.self)
+        // a Python program: its Python frames first, so that the cache set they choose loads
+        // while the native stack is walked
+        var c: Int32 = 0
+        var pyhash: UInt64 = 0
+        var set: UnsafeMutablePointer<UInt64>? = nil
+        let py = UnsafeMutableRawPointer(frames + maxFrames).assumingMemoryBound(to: UInt64.self)
+        if PY.pointee.frames != 0 {
+            c = at_python_walk(py, &pyhash)
+            if c > 0, let local {
+                set = StackTable.pythonSet(pyhash, local)
+                at_prefetch(set)
+            }
+        }
         let depth = Int32(G.pointee.max_depth)
         var n: Int32
         var hash: UInt64 = 0
@@ -24,18 +40,25 @@ enum EventRecording {
             if n > depth { n = depth }
             hash = at_stack_hash(frames, n)
         }
-        // the orphan slot is shared by threads past their TLS destructor: no private cache there
-        let local = s == G.pointee.orphan ? nil
-            : UnsafeMutableRawPointer(frames + maxFrames).assumingMemoryBound(to: UInt64.self)
-        if PY.pointee.frames != 0 {
-            // a Python program: its Python frames go where the eval loop ran them; merged only
-            // when the thread's cache does not know the stack already
-            let py = (UnsafeMutableRawPointer(frames + maxFrames) + StackTable.localBytes).assumingMemoryBound(to: UInt64.self)
-            let m = at_python_frames(py, Int32(maxFrames) - n, &hash)
-            if m > 0 {
-                if let local, let id = StackTable.cachedLocally(hash, local) { return id }
-                n = at_python_insert(frames, n, py, m)
+        if c > 0 {
+            // the Python frames go where the eval loop ran them; merged only when the thread's
+            // cache does not know the stack already
+            let m = min(c, Int32(maxFrames) - n)
+            hash = at_python_key(hash, pyhash, m)
+            var hot: UnsafeMutablePointer<UInt64>? = nil
+            if let set, let local {
+                let h = StackTable.hotSet(hash, local)
+                if h[0] == hash { return h[1] }
+                if h[2] == hash { return h[3] }
+                hot = h
+                if let id = StackTable.cachedIn(set, hash) { StackTable.rememberHot(h, hash, id); return id }
             }
+            StackTable.prefetchShared(hash)
+            n = at_python_insert(frames, n, py, m)
+            if n == 0 { return 0 }
+            let id = StackTable.shared(frames, Int(n), hash)
+            if let set, let hot, id != 0 { StackTable.remember(set, hash, id); StackTable.rememberHot(hot, hash, id) }
+            return id
         }
         return StackTable.intern(frames, Int(n), hash: hash, local: local)
     }
@@ -45,11 +68,13 @@ enum EventRecording {
     static func pythonStack(_ s: UnsafeMutablePointer<at_slot>) -> UInt64 {
         guard let frames = s.pointee.frames else { return 0 }
         var hash: UInt64 = 0
-        let m = at_python_stack(frames, &hash)
-        if m == 0 { return 0 }
+        var id: UInt64 = 0
+        if at_python_stack(frames, &hash, &id) != 1 { return id }   // none (0), or the last free's
         let local = s == G.pointee.orphan ? nil
-            : UnsafeMutableRawPointer(frames + maxFrames).assumingMemoryBound(to: UInt64.self)
-        return StackTable.intern(frames, Int(m), hash: hash, local: local)
+            : (UnsafeMutableRawPointer(frames) + ThreadSlots.localCacheOffset).assumingMemoryBound(to: UInt64.self)
+        id = StackTable.intern(frames, 1, hash: hash, local: local)
+        at_python_stack_interned(id)
+        return id
     }
 
     @inline(__always)

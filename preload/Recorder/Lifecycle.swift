@@ -44,6 +44,7 @@ enum Lifecycle {
         stampStart()
         _ = at_refresh_modules(G.pointee.start_ticks)
         at_python_setup()
+        if PY.pointee.frames != 0 { StackTable.usePythonSize() }   // before any thread slot is prepared
         G.pointee.fd = at_open_output(G.pointee.output_path, 1)
         if G.pointee.fd < 0 { return }
         guard Writer.open() else {

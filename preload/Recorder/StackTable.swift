@@ -31,8 +31,8 @@ enum StackTable {
 
     static func setUp() -> Bool {
         guard let n = at_map(nodeCapacity * MemoryLayout<Node>.stride),
-              let i = at_map(nodeSlots * 8),
-              let c = at_map(cacheSlots * 16),
+              let i = at_map_huge_aligned(nodeSlots * 8),
+              let c = at_map_huge_aligned(cacheSlots * 16),
               let k = at_map(64) else { return false }
         nodes = n.assumingMemoryBound(to: Node.self)
         nodeIndex = i.assumingMemoryBound(to: UInt64.self)
@@ -51,11 +51,26 @@ enum StackTable {
     }
 
     /// Per-thread front of the whole-stack cache, in the same mapping as the thread's frame
-    /// scratch: 128 sets of two (hash, id) pairs, 4 KiB. The shared cache is spread over 4 MiB, so
-    /// in a program that touches a lot of memory each of its probes missed the TLB and the caches
-    /// (about 5 ns a malloc in bench/workloads/churn.c); a thread's hot stacks fit here.
-    static let localSets = 128
-    static let localBytes = localSets * 32
+    /// scratch: sets of two (hash, id) pairs. The shared cache is spread over 4 MiB, so in a
+    /// program that touches a lot of memory each of its probes missed the TLB and the caches (about
+    /// 5 ns a malloc in bench/workloads/churn.c); a thread's hot stacks fit here. 128 sets (4 KiB)
+    /// hold a native program's; a Python program's stacks carry the Python line of every frame
+    /// (bench/workloads/json_workload.py: 134,000 stacks, 2 in 3 allocations missed 128 sets, 1 in
+    /// 8 missed 4,096 sets, at ~100 ns a shared probe), so with Python frames a thread has 4,096
+    /// (128 KiB). Set once before the first thread slot is prepared (`usePythonSize`).
+    nonisolated(unsafe) static var localSets = 128
+    static var localBytes: Int { localSets * 32 + hotBytes }
+    /// Behind the front, a Python thread's hottest stacks: 128 two-way sets (4 KiB) that stay in the
+    /// L1 cache, looked at before the front's set, which is often still on its way from memory.
+    static let hotSets = 128
+    static var hotBytes: Int { localSets > 128 ? hotSets * 32 : 0 }
+    /// A Python program's stacks are many (every Python line makes its own): a bigger front, and
+    /// huge pages for the node index and the shared cache, which its misses probe at random.
+    static func usePythonSize() {
+        localSets = 4096
+        at_advise_huge(nodeIndex, nodeSlots * 8)
+        at_advise_huge(cache, cacheSlots * 16)
+    }
 
     /// The id the thread's cache front holds for hash `h`, or nil.
     @inline(__always)
@@ -66,8 +81,47 @@ enum StackTable {
         return nil
     }
 
+    /// The 4-way set (one cache line) of a Python stack in the thread's cache front, chosen by
+    /// its Python frames alone: known before the native stack is walked, so it can be loaded
+    /// meanwhile; the few native stacks under one Python line share it.
+    @inline(__always)
+    static func pythonSet(_ pyhash: UInt64, _ local: UnsafeMutablePointer<UInt64>) -> UnsafeMutablePointer<UInt64> {
+        local + (Int(truncatingIfNeeded: pyhash &>> 9) & (localSets / 2 - 1)) * 8
+    }
+
+    /// The hot set of a Python stack (key `h`): after the front's sets.
+    @inline(__always)
+    static func hotSet(_ h: UInt64, _ local: UnsafeMutablePointer<UInt64>) -> UnsafeMutablePointer<UInt64> {
+        local + localSets * 4 + (Int(truncatingIfNeeded: h &>> 7) & (hotSets - 1)) * 4
+    }
+
+    /// Two-way, most recently used first.
+    @inline(__always)
+    static func rememberHot(_ set: UnsafeMutablePointer<UInt64>, _ h: UInt64, _ id: UInt64) {
+        set[2] = set[0]; set[3] = set[1]
+        set[0] = h; set[1] = id
+    }
+
+    @inline(__always)
+    static func cachedIn(_ set: UnsafeMutablePointer<UInt64>, _ h: UInt64) -> UInt64? {
+        if set[0] == h { return set[1] }
+        if set[2] == h { return set[3] }
+        if set[4] == h { return set[5] }
+        if set[6] == h { return set[7] }
+        return nil
+    }
+
+    /// Puts (h, id) first in a 4-way set; the oldest goes.
+    @inline(__always)
+    static func remember(_ set: UnsafeMutablePointer<UInt64>, _ h: UInt64, _ id: UInt64) {
+        set[6] = set[4]; set[7] = set[5]
+        set[4] = set[2]; set[5] = set[3]
+        set[2] = set[0]; set[3] = set[1]
+        set[0] = h; set[1] = id
+    }
+
     /// The node id of the stack in `frames[0..<n]` (innermost first); 0 when the tables are full.
-    /// `h` is its `at_stack_hash`; `local` is the calling thread's cache front (`localBytes`), or nil.
+    /// `h` is its `at_stack_hash`; `local` is the calling thread's cache front (`localSets`), or nil.
     @inline(__always)
     static func intern(_ frames: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ n: Int, hash h: UInt64,
                        local: UnsafeMutablePointer<UInt64>?) -> UInt64 {
@@ -88,6 +142,13 @@ enum StackTable {
             set[0] = h; set[1] = id
         }
         return id
+    }
+
+    /// Starts loading the shared cache's line for `h`: a miss there costs a trip to memory, which
+    /// the merge of a Python stack (at_python_insert) can hide.
+    @inline(__always)
+    static func prefetchShared(_ h: UInt64) {
+        at_prefetch(cache + (Int(truncatingIfNeeded: h &>> 20) & (cacheSlots - 1)) * 2)
     }
 
     /// The shared whole-stack cache, then the trie.

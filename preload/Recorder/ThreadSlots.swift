@@ -38,11 +38,15 @@ enum ThreadSlots {
         }
     }
 
+    /// Where a slot's stack-cache front starts in its frames mapping: after the frame scratch
+    /// (`maxFrames` words) and the Python-frame scratch (`maxFrames + 640` words).
+    static let localCacheOffset = (maxFrames + maxFrames + 640) * 8
+
     /// Resets a slot for a new thread.
     static func prepare(_ s: UnsafeMutablePointer<at_slot>, tid: Int32) {
         at_lock(&s.pointee.lock)
-        // frame scratch, the thread's stack-cache front (StackTable.intern), Python-frame scratch
-        if s.pointee.frames == nil, let f = at_map(maxFrames * 8 + StackTable.localBytes + (maxFrames + 640) * 8) {
+        // frame scratch, Python-frame scratch, the thread's stack-cache front (StackTable.intern)
+        if s.pointee.frames == nil, let f = at_map(localCacheOffset + StackTable.localBytes) {
             s.pointee.frames = f.assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
         }
         s.pointee.thread_index = at_add32(&G.pointee.thread_counter, 1)

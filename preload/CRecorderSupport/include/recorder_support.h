@@ -180,6 +180,7 @@ static inline at_globals *at_gp(void) { return &at_g; }
 static inline uint32_t at_load32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void at_store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline uint64_t at_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void at_prefetch(const void *p) { __builtin_prefetch(p); }
 static inline void at_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline uint32_t at_add32(uint32_t *p, uint32_t v) { return __atomic_add_fetch(p, v, __ATOMIC_ACQ_REL); }
 static inline uint64_t at_add64(uint64_t *p, uint64_t v) { return __atomic_add_fetch(p, v, __ATOMIC_ACQ_REL); }
@@ -241,6 +242,10 @@ void *at_real_pvalloc(size_t n);
 /* Anonymous memory for the recorder's own tables (never malloc). NULL on failure. */
 void *at_map(size_t bytes);
 void at_unmap(void *p, size_t bytes);
+/* at_map on a 2 MiB boundary; at_advise_huge asks for transparent huge pages there (a table
+ * probed at random over megabytes then misses the TLB far less; it costs its whole size in RSS). */
+void *at_map_huge_aligned(size_t bytes);
+void at_advise_huge(void *p, size_t bytes);
 int at_real_execve(const char *path, char *const argv[], char *const envp[]);
 
 /* ---- stacks --------------------------------------------------------------------------------- */
@@ -440,6 +445,9 @@ typedef struct at_python {
     uint32_t version_hex;      /* PY_VERSION_HEX */
     uint32_t pymalloc;         /* PYTHONMALLOC is not malloc: small objects are in pymalloc's arenas */
     uint64_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault */
+    /* where native stacks end: eval_lo and eval_hi - eval_lo once frames are recorded (0, 0:
+     * never) */
+    uint64_t cut_lo, cut_len;
     uint8_t *arena;            /* at_py_code entries */
     uint64_t arena_used, arena_capacity;
     uint64_t emitted;          /* the writer's position in the arena */
@@ -454,18 +462,37 @@ static inline at_python *at_pyp(void) { return &at_py; }
 static inline int at_python_finalizing(void) {
     return at_py.finalizing && __atomic_load_n(at_py.finalizing, __ATOMIC_RELAXED) != 0 && at_py.exit_captured == 0;
 }
+/* A native stack with Python frames ends at its innermost _PyEval_EvalFrameDefault frame: what
+ * lies outside it is the Python frames merged from the frame chain (at_python_insert) and the
+ * outer eval-loop calls that ran them, so the unwinders stop there (one compare a frame). */
+static inline int at_python_eval_range(uint64_t ret) { return ret - 1 - at_py.cut_lo < at_py.cut_len; }
+/* frames[0..<n] up to and including the first eval-loop frame: the count kept. */
+static inline int at_python_cut(void *const *frames, int n) {
+    for (int i = 0; i < n; i++)
+        if (at_python_eval_range((uint64_t)(uintptr_t)frames[i])) return i + 1;
+    return n;
+}
 /* Finds the interpreter (constructor time): version, offsets, tables. */
 void at_python_setup(void);
-/* The calling thread's Python frames into py[0..<return) (at most `room`), innermost first; `py`
- * has room for AT_MAX_FRAMES + 640 words (scratch after the first AT_MAX_FRAMES). `hash`, the
- * native stack's at_stack_hash, becomes the merged stack's StackTable key. Only when at_py.frames. */
-int at_python_frames(uint64_t *py, int room, uint64_t *hash);
-/* A free's stack: the innermost Python frame alone, into frames[0]; returns 1 (0: none), with
- * its StackTable key. */
-int at_python_stack(void **frames, uint64_t *hash);
-/* Inserts py[0..<m] into the native stack frames[0..<n] (room for n + m), each eval-loop call's
- * frames before that call's _PyEval_EvalFrameDefault frame; returns n + m. */
-int at_python_insert(void **frames, int n, const uint64_t *py, int m);
+/* The number of the calling thread's Python frames (0: none), *pyhash their hash; `py` has room
+ * for AT_MAX_FRAMES + 640 words (scratch after the first AT_MAX_FRAMES). Only when at_py.frames.
+ * The frames themselves are made by at_python_insert, which must come next if at all (a stack
+ * the thread's cache knows needs none); no other walk in between. */
+int at_python_walk(uint64_t *py, uint64_t *pyhash);
+/* The merged stack's StackTable key: the native stack's at_stack_hash and its m Python frames'
+ * hash (the merge is a function of both), so a stack already interned needs no merge at all. */
+static inline uint64_t at_python_key(uint64_t native, uint64_t pyhash, int m) {
+    return at_stack_mix(native ^ (pyhash * 0xC2B2AE3D27D4EB4Full) ^ (uint64_t)m) | 1;
+}
+/* A free's stack: the innermost Python frame alone. Returns 2 with its stack id in *id when it is
+ * the thread's last free's; 1 with the frame in frames[0] and its StackTable key, to be interned
+ * and the id handed to at_python_stack_interned; 0: none. */
+int at_python_stack(void **frames, uint64_t *hash, uint64_t *id);
+void at_python_stack_interned(uint64_t id);
+/* Inserts the first m Python frames of the last at_python_walk (made in its `py`) into the native
+ * stack frames[0..<n] (room for n + m), each eval-loop call's frames before that call's
+ * _PyEval_EvalFrameDefault frame; returns n + m. */
+int at_python_insert(void **frames, int n, uint64_t *py, int m);
 /* python_types.c: a heap-graph capture's Python type objects (part 9). begin: 1 when the process
  * runs Python with frames (then every part-4 word goes to note_data_word). type_at: the next
  * candidate that is a type object, from *cursor (0 first): its address, tp_flags, tp_name (up to
