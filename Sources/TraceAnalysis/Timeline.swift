@@ -12,8 +12,11 @@ public struct Timeline: Sendable {
         public var endHeapBytes: UInt64
         /// The largest RSS sample in the bucket, or the latest before it (0 before the first).
         public var rssBytes: UInt64
-        /// Live bytes per group at the bucket's end (only with groups requested).
-        public var groups: [HeapSnapshot.Key: UInt64]
+        /// The groups whose live bytes changed in the bucket, with their bytes at its end, in
+        /// order (only with groups requested): a group's bytes in any bucket are those of its
+        /// latest change so far (`Timeline.groupBytes`). Every group's full bytes at every bucket
+        /// would cost as much as the groups times the buckets.
+        public var groupChanges: [(key: HeapSnapshot.Key, bytes: UInt64)]
     }
 
     public var buckets: [Bucket] = []
@@ -27,6 +30,17 @@ public struct Timeline: Sendable {
     public var marks: [(ticks: UInt64, label: String)] = []
     /// Each group's largest live bytes over the run (to pick the K largest).
     public var groupPeaks: [HeapSnapshot.Key: UInt64] = [:]
+
+    /// The live bytes of each of `keys` at the end of every bucket.
+    public func groupBytes(_ keys: [HeapSnapshot.Key]) -> [HeapSnapshot.Key: [UInt64]] {
+        var now = Dictionary(uniqueKeysWithValues: keys.map { ($0, UInt64(0)) })
+        var series = Dictionary(uniqueKeysWithValues: keys.map { ($0, [UInt64]()) })
+        for b in buckets {
+            for c in b.groupChanges where now[c.key] != nil { now[c.key] = c.bytes }
+            for k in keys { series[k]!.append(now[k]!) }
+        }
+        return series
+    }
 }
 
 /// Live bytes per group while replaying, and each group's peak: columns by Swift type id and by
@@ -37,9 +51,29 @@ struct GroupBytes {
     private var byType = Column<UInt64>(capacity: 64), byStack = Column<UInt64>(capacity: 1024)
     private var peakByType = Column<UInt64>(capacity: 64), peakByStack = Column<UInt64>(capacity: 1024)
     private var large: [HeapSnapshot.Key: UInt64] = [:], largePeaks: [HeapSnapshot.Key: UInt64] = [:]
+    /// The groups changed since the last `takeChanges`: a column marks each one once (the serial of
+    /// the bucket it was last listed in), the list holds its key.
+    private var listedType = Column<UInt32>(capacity: 64), listedStack = Column<UInt32>(capacity: 1024)
+    private var changed: [HeapSnapshot.Key] = []
+    private var largeChanged: Set<HeapSnapshot.Key> = []
+    /// Numbers the lists: an entry of `listed*` equal to it is in the current one.
+    private var serial: UInt32 = 1
 
     func deallocate() {
         byType.deallocate(); byStack.deallocate(); peakByType.deallocate(); peakByStack.deallocate()
+        listedType.deallocate(); listedStack.deallocate()
+    }
+
+    /// The changed groups with their bytes now, in the order first changed; starts a new list.
+    mutating func takeChanges() -> [(key: HeapSnapshot.Key, bytes: UInt64)] {
+        var out: [(key: HeapSnapshot.Key, bytes: UInt64)] = []
+        out.reserveCapacity(changed.count + largeChanged.count)
+        for k in changed { out.append((k, k.type != 0 ? byType[Int(k.type)] : byStack[Int(k.stack)])) }
+        for k in largeChanged.sorted(by: { ($0.type, $0.stack) < ($1.type, $1.stack) }) { out.append((k, large[k] ?? 0)) }
+        changed.removeAll(keepingCapacity: true)
+        largeChanged.removeAll(keepingCapacity: true)
+        serial &+= 1
+        return out
     }
 
     /// Adds `delta` (two's complement for a release) to the group of a block of `type` or, untyped,
@@ -50,15 +84,21 @@ struct GroupBytes {
         if id >= GroupBytes.columnLimit { return addLarge(HeapSnapshot.Key(type: type, stack: type != 0 ? 0 : stack), delta, rising: rising) }
         let i = Int(id)
         if type != 0 {
-            if i >= byType.count { byType.grow(to: i + 1, filling: 0); peakByType.grow(to: i + 1, filling: 0) }
+            if i >= byType.count {
+                byType.grow(to: i + 1, filling: 0); peakByType.grow(to: i + 1, filling: 0); listedType.grow(to: i + 1, filling: 0)
+            }
             let v = byType[i] &+ delta
             byType[i] = v
             if rising && v > peakByType[i] { peakByType[i] = v }
+            if listedType[i] != serial { listedType[i] = serial; changed.append(HeapSnapshot.Key(type: type, stack: 0)) }
         } else {
-            if i >= byStack.count { byStack.grow(to: i + 1, filling: 0); peakByStack.grow(to: i + 1, filling: 0) }
+            if i >= byStack.count {
+                byStack.grow(to: i + 1, filling: 0); peakByStack.grow(to: i + 1, filling: 0); listedStack.grow(to: i + 1, filling: 0)
+            }
             let v = byStack[i] &+ delta
             byStack[i] = v
             if rising && v > peakByStack[i] { peakByStack[i] = v }
+            if listedStack[i] != serial { listedStack[i] = serial; changed.append(HeapSnapshot.Key(type: 0, stack: stack)) }
         }
     }
 
@@ -67,10 +107,9 @@ struct GroupBytes {
         let v = large[k, default: 0] &+ delta
         large[k] = v
         if rising && v > largePeaks[k, default: 0] { largePeaks[k] = v }
+        largeChanged.insert(k)
     }
 
-    /// The groups with live bytes now.
-    var live: [HeapSnapshot.Key: UInt64] { dictionary(byType, byStack, large).filter { $0.value > 0 } }
     /// Every group's largest live bytes so far.
     var peaks: [HeapSnapshot.Key: UInt64] { dictionary(peakByType, peakByStack, largePeaks).filter { $0.value > 0 } }
 
@@ -171,7 +210,7 @@ struct TimelineBuilder {
         let index = timeline.buckets.count
         timeline.buckets.append(Timeline.Bucket(startTicks: timeline.firstTicks &+ UInt64(index) &* timeline.bucketTicks,
                                                 maxHeapBytes: heapBytes, endHeapBytes: heapBytes, rssBytes: rss,
-                                                groups: [:]))
+                                                groupChanges: []))
     }
 
     private mutating func closeBucket() {
@@ -179,7 +218,7 @@ struct TimelineBuilder {
         let i = timeline.buckets.count - 1
         timeline.buckets[i].endHeapBytes = heapBytes
         timeline.buckets[i].rssBytes = max(timeline.buckets[i].rssBytes, rss)
-        if withGroups { timeline.buckets[i].groups = groups.live }
+        if withGroups { timeline.buckets[i].groupChanges = groups.takeChanges() }
     }
 
     /// Closes buckets up to the one holding `ticks`, merging pairs when there are too many.
@@ -205,7 +244,7 @@ struct TimelineBuilder {
                 m.maxHeapBytes = max(m.maxHeapBytes, n.maxHeapBytes)
                 m.endHeapBytes = n.endHeapBytes
                 m.rssBytes = n.rssBytes
-                m.groups = n.groups
+                m.groupChanges += n.groupChanges
             }
             merged.append(m)
             i += 2

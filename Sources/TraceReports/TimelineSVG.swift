@@ -55,11 +55,12 @@ public enum TimelineSVG {
         if types > 0 && !buckets.isEmpty {
             let chosen = t.groupPeaks.sorted { ($0.value, name($1.key)) > ($1.value, name($0.key)) }.prefix(types).map(\.key)
             var below = [UInt64](repeating: 0, count: buckets.count)
+            let series = t.groupBytes(Array(chosen))
             for (n, key) in chosen.enumerated() {
                 let color = palette[n % palette.count]
                 var upper: [String] = [], lower: [String] = []
                 for i in buckets.indices {
-                    let v = buckets[i].groups[key] ?? 0
+                    let v = series[key]![i]
                     let top = Saturating.add(below[i], v)
                     upper.append("\(f(bucketX(i))),\(f(y(top))) \(f(bucketEndX(i))),\(f(y(top)))")
                     lower.append("\(f(bucketEndX(i))),\(f(y(below[i]))) \(f(bucketX(i))),\(f(y(below[i])))")
