@@ -26,16 +26,6 @@ enum HeapCapture {
     /// Captures now. With `writerLockHeld` the caller already holds the writer lock (exit, the
     /// writer's own rounds); otherwise it is taken here. The guard must be set.
     static func capture(_ trigger: Trigger, writerLockHeld: Bool) {
-        if regions == nil {
-            guard let r = at_map(maxRegions * MemoryLayout<at_region>.stride), let t = at_map(maxRegions * 16),
-                  let d = at_map(maxRegions * 16), let b = at_map(readBytes), let ds = at_map(Writer.scratchBytes)
-            else { return }
-            regions = r.assumingMemoryBound(to: at_region.self)
-            targets = t.assumingMemoryBound(to: UInt64.self)
-            dataTargets = d.assumingMemoryBound(to: UInt64.self)
-            buffer = b.assumingMemoryBound(to: UInt64.self)
-            dataScratch = ds.assumingMemoryBound(to: UInt8.self)
-        }
         if !writerLockHeld {
             guard at_lock_bounded(&G.pointee.writer_lock, 200_000) != 0 else { return }
         }
@@ -46,6 +36,8 @@ enum HeapCapture {
         let startNs = at_monotonic_ns()
         let ticks = at_ticks()
         Writer.round(sync: true, slotsHeld: true)
+        // a process that recorded no event needs no tables (below); without them no snapshot at all
+        if Writer.eventBytes != 0 && !mapScratch() { return }
         let id = UInt64(at_add32(&G.pointee.snapshots, 1))
         let me = T.pointee.state == UInt32(AT_THREAD_INTERNAL) ? 0 : UInt64(T.pointee.slot?.pointee.thread_index ?? 0)
         var begin = Writer.builder()
@@ -80,6 +72,21 @@ enum HeapCapture {
         }
         if stopped { at_stw_resume(world) }
         writeEnd(id, scanned: context.scanned, written: context.written, startNs: startNs)
+    }
+
+    /// The capture's tables, mapped at the first capture that scans (a short-lived process that
+    /// recorded nothing never maps them); false when they cannot be.
+    static func mapScratch() -> Bool {
+        if regions != nil { return true }
+        guard let r = at_map(maxRegions * MemoryLayout<at_region>.stride), let t = at_map(maxRegions * 16),
+              let d = at_map(maxRegions * 16), let b = at_map(readBytes), let ds = at_map(Writer.scratchBytes)
+        else { return false }
+        regions = r.assumingMemoryBound(to: at_region.self)
+        targets = t.assumingMemoryBound(to: UInt64.self)
+        dataTargets = d.assumingMemoryBound(to: UInt64.self)
+        buffer = b.assumingMemoryBound(to: UInt64.self)
+        dataScratch = ds.assumingMemoryBound(to: UInt8.self)
+        return true
     }
 
     static func writeEnd(_ id: UInt64, scanned: UInt64, written: UInt64, startNs: UInt64) {
