@@ -53,7 +53,12 @@ public enum TimelineSVG {
         // stacked groups
         var legend: [(String, String)] = []
         if types > 0 && !buckets.isEmpty {
-            let chosen = t.groupPeaks.sorted { ($0.value, name($1.key)) > ($1.value, name($0.key)) }.prefix(types).map(\.key)
+            // the largest peaks, ties by name: names only for the groups that can make the cut (naming
+            // every group in the comparator was most of the page on a trace of 100,000 stacks)
+            let byPeak = t.groupPeaks.sorted { $0.value > $1.value }
+            let cutoff = byPeak.count > types ? byPeak[types - 1].value : 0
+            let candidates = byPeak.prefix { $0.value >= cutoff }.map { (key: $0.key, peak: $0.value, name: name($0.key)) }
+            let chosen = candidates.sorted { ($0.peak, $1.name) > ($1.peak, $0.name) }.prefix(types).map(\.key)
             var below = [UInt64](repeating: 0, count: buckets.count)
             let series = t.groupBytes(Array(chosen))
             for (n, key) in chosen.enumerated() {
