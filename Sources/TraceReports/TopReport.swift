@@ -41,44 +41,63 @@ public struct TopReport: Encodable {
 
     public init(replay: HeapReplay, resolver: StackResolver, by metric: SiteMetric, groupByFunction: Bool, limit: Int) {
         let sites = replay.sites
-        var rows: [String: Row] = [:]
-        var order: [String] = []
+        // The figures of every row first; names, locations and stacks only for the rows that can be
+        // shown (naming all of a large trace's stacks was most of `top` and of the report's tables).
+        struct Tally { var first: UInt32; var function: String?; var row: Row }
+        var tallies: [Tally] = []
+        var index: [String: Int] = [:]
         for stack in sites.stacks {
             let i = Int(stack)
-            let function = resolver.function(stack)
-            let key = groupByFunction ? function : String(stack)
-            var row = rows[key] ?? Row(value: 0, function: function, location: groupByFunction ? function : resolver.location(stack),
-                                       allocations: 0, bytes: 0, peakBytes: 0, leakedBytes: 0, leakedBlocks: 0,
-                                       temporary: 0, stacks: 0,
-                                       stack: resolver.frames(stack).map(StackResolver.describe))
-            if rows[key] == nil { order.append(key) }
-            row.allocations += sites.allocations[i]
-            row.bytes = Saturating.add(row.bytes, sites.bytes[i])
-            row.peakBytes = Saturating.add(row.peakBytes, sites.peak(i))
-            row.leakedBytes = Saturating.add(row.leakedBytes, sites.liveBytes[i])
-            row.leakedBlocks += sites.liveBlocks[i]
-            row.temporary += sites.temporary[i]
-            row.stacks += 1
-            rows[key] = row
+            let function = groupByFunction ? resolver.function(stack) : nil
+            let n: Int
+            if let function, let known = index[function] {
+                n = known
+            } else {
+                n = tallies.count
+                if let function { index[function] = n }
+                tallies.append(Tally(first: stack, function: function,
+                                     row: Row(value: 0, function: "", location: "", allocations: 0, bytes: 0, peakBytes: 0,
+                                              leakedBytes: 0, leakedBlocks: 0, temporary: 0, stacks: 0, stack: [])))
+            }
+            tallies[n].row.allocations += sites.allocations[i]
+            tallies[n].row.bytes = Saturating.add(tallies[n].row.bytes, sites.bytes[i])
+            tallies[n].row.peakBytes = Saturating.add(tallies[n].row.peakBytes, sites.peak(i))
+            tallies[n].row.leakedBytes = Saturating.add(tallies[n].row.leakedBytes, sites.liveBytes[i])
+            tallies[n].row.leakedBlocks += sites.liveBlocks[i]
+            tallies[n].row.temporary += sites.temporary[i]
+            tallies[n].row.stacks += 1
         }
-        var list = order.map { rows[$0]! }
-        for i in list.indices {
-            let r = list[i]
+        for k in tallies.indices {
+            let r = tallies[k].row
             switch metric {
-            case .allocations: list[i].value = r.allocations
-            case .bytes: list[i].value = r.bytes
-            case .peak: list[i].value = r.peakBytes
-            case .leaked: list[i].value = r.leakedBytes
-            case .temporary: list[i].value = r.temporary
+            case .allocations: tallies[k].row.value = r.allocations
+            case .bytes: tallies[k].row.value = r.bytes
+            case .peak: tallies[k].row.value = r.peakBytes
+            case .leaked: tallies[k].row.value = r.leakedBytes
+            case .temporary: tallies[k].row.value = r.temporary
             }
         }
-        list = list.filter { $0.value > 0 }
-        list.sort { ($0.value, $1.location) > ($1.value, $0.location) }
+        tallies = tallies.filter { $0.row.value > 0 }
+        tallies.sort { $0.row.value > $1.row.value }
+        // ties are ordered by location: every row as large as the last one shown is a candidate
+        let cutoff = limit > 0 && tallies.count > limit ? tallies[limit - 1].row.value : 0
+        var shown = tallies.prefix { $0.row.value >= cutoff && limit > 0 }.map { t -> Tally in
+            var t = t
+            let function = t.function ?? resolver.function(t.first)
+            t.row.function = function
+            t.row.location = groupByFunction ? function : resolver.location(t.first)
+            return t
+        }
+        shown.sort { ($0.row.value, $1.row.location) > ($1.row.value, $0.row.location) }
         trace = replay.reader.path
         by = metric.rawValue
         group = groupByFunction ? "function" : "stack"
-        totalSites = list.count
-        self.rows = Array(list.prefix(limit))
+        totalSites = tallies.count
+        self.rows = shown.prefix(limit).map { t in
+            var row = t.row
+            row.stack = resolver.frames(t.first).map(StackResolver.describe)
+            return row
+        }
     }
 
     public func text() -> String {
