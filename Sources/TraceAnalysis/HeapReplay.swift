@@ -12,6 +12,9 @@ public struct ReplayRequest: Sendable {
     public var survivorsUntil: Moment?
     /// Stop at the mark with this index (from 1), as if the trace ended there (`--pid`).
     public var untilMark: Int?
+    /// Build the timeline in the same pass (`report`): this many buckets at most, with or without
+    /// the live bytes of each group.
+    public var timeline: (buckets: Int, groups: Bool)?
 
     public init(sites: Bool = false, moments: [Moment] = [], survivorsFrom: Moment? = nil, survivorsUntil: Moment? = nil) {
         self.sites = sites
@@ -56,6 +59,8 @@ public final class HeapReplay {
     public private(set) var marks: [MarkInfo] = []
     public private(set) var snapshots: [Moment: HeapSnapshot] = [:]
     public private(set) var replaySummary = ReplaySummary()
+    /// The timeline, when the request asked for one.
+    public private(set) var timeline: Timeline?
     /// The blocks live now (after `run`: those never freed).
     public var heap: LiveHeap { core.heap }
 
@@ -126,6 +131,10 @@ public final class HeapReplay {
         var seen: UInt64 = 0
         var nextProgress: UInt64 = 1 << 21
         var core = self.core
+        // the timeline observes the same events with its own bookkeeping (buckets, groups)
+        var timelineBuilder = request.timeline.map { TimelineBuilder(target: max($0.buckets, 10), withGroups: $0.groups) }
+        defer { timelineBuilder?.deallocate() }
+        let reader = self.reader
         do {
             var hookCalled = false
             replaySummary = try reader.replay(records: { record in
@@ -138,6 +147,9 @@ public final class HeapReplay {
             }) { batch in
                 guard let events = batch.baseAddress else { return }
                 let n = batch.count
+                if timelineBuilder != nil {
+                    for e in batch { timelineBuilder!.apply(e, reader) }
+                }
                 var i = 0
                 while i < n {
                     if secondsTargets.isEmpty {
@@ -164,6 +176,10 @@ public final class HeapReplay {
         }
         if core.peakDirty { core.capturePeak() }
         self.core = core
+        if var t = timelineBuilder {
+            t.finish(endTicks: replaySummary.end?.ticks ?? 0)
+            timeline = t.timeline
+        }
 
         figures = core.figures
         figures.callsByKind = core.calls.array

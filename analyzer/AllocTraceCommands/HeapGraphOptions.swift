@@ -50,6 +50,22 @@ extension Analysis {
         return HeapGraphAnalysis(replay: replay, resolver: stacks.resolver(reader), fullNames: fullNames)
     }
 
+    /// The heap graph at the end (nil when the trace has none) and the number of marks, from one
+    /// replay; nil when the trace cannot be read through (the caller's plain replay says why).
+    static func endGraphAndMarks(_ path: String, stacks: StackOptions) -> (graph: HeapGraphAnalysis?, marks: Int)? {
+        guard let resolved = try? ProcessSelection.resolve(path), let reader = try? TraceReader(path: resolved) else { return nil }
+        let replay = HeapGraphReplay(reader: reader, at: .end)
+        do {
+            try replay.run()
+        } catch is HeapGraphError {
+            return (nil, replay.marks.count)   // read through, no snapshot: the marks are all counted
+        } catch {
+            return nil
+        }
+        let graph = replay.graph.map { _ in HeapGraphAnalysis(replay: replay, resolver: stacks.resolver(reader)) }
+        return (graph, replay.marks.count)
+    }
+
     static func heapGraph(_ path: String, at moment: Moment, stacks: StackOptions = StackOptions(),
                           fullNames: Bool = false) throws -> HeapGraphAnalysis {
         let reader = try open(path)

@@ -21,13 +21,18 @@ struct Report: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            // the timeline's pass finds the marks; the second snapshots the heap at those that get
-            // sections of their own
-            let (timeline, _) = try Analysis.timeline(trace, groups: true)
-            let moments = ReportHTML.marksWithSections(timeline.marks.count).map { Moment.markIndex($0) } + [.end]
-            let replay = try Analysis.replay(trace, ReplayRequest(sites: true, moments: moments))
-            // leaks and cycles when the trace holds a heap graph at its end
-            let graph = try? Analysis.heapGraph(trace, at: .end, stacks: stacks)
+            // Two passes: the heap graph's at the end (leaks and cycles, when the trace holds one),
+            // which counts the marks; then the sites, the timeline and the heap at the marks that get
+            // sections of their own. A trace the first cannot read gets the plain replay's message.
+            guard let (graph, markCount) = Analysis.endGraphAndMarks(trace, stacks: stacks) else {
+                _ = try Analysis.replay(trace, ReplayRequest())
+                throw CommandError("\(trace): the trace cannot be read through")
+            }
+            let moments = ReportHTML.marksWithSections(markCount).map { Moment.markIndex($0) } + [.end]
+            var request = ReplayRequest(sites: true, moments: moments)
+            request.timeline = (buckets: 600, groups: true)
+            let replay = try Analysis.replay(trace, request)
+            guard let timeline = replay.timeline else { throw CommandError("\(trace): no timeline") }
             let html = ReportHTML.render(.init(replay: replay, timeline: timeline, resolver: stacks.resolver(replay.reader),
                                                heapGraph: graph))
             try OutputFile.write(html, to: output)
