@@ -33,7 +33,7 @@ import Testing
             }
         }
         let wrong = want.keys.sorted().filter { got[$0] != want[$0] }
-        #expect(wrong.isEmpty, "\(wrong.count) of 400 misattributed, first: \(wrong.first.map { "\(got[$0] ?? []) not \(want[$0]!)" } ?? "")")
+        #expect(wrong.count == 0, "\(wrong.count) of 400 misattributed, first: \(wrong.first.map { "\(got[$0] ?? []) not \(want[$0]!)" } ?? "")")
         #expect(other == 0)
     }
 
