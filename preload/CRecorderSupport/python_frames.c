@@ -12,8 +12,8 @@
  *
  * A code object is described once (file, qualified name, first line, line table), copied at first
  * sight into an arena the writer drains: the code object may be freed before the writer runs. Its
- * key is its address together with the addresses of its name, file and line table, so a new code
- * object at a freed one's address gets its own id. */
+ * key is its identity (code_identity): addresses and a little content, so a new code object at a
+ * freed one's address gets its own id even when its name, file and line table reuse addresses too. */
 #define _GNU_SOURCE
 #include "recorder_support.h"
 
@@ -52,6 +52,7 @@ static void choose_walker(size_t layout);
 #define AT_PY_MAX_TABLE (256 * 1024)
 #define AT_PY_CODE_SLOTS (1u << 18)
 #define AT_PY_ARENA_BYTES (32u << 20)
+#define AT_PY_HASH_SEED 0x243F6A8885A308D3ull
 
 static void *(*this_thread_state)(void);
 static const void *code_type, *unicode_type, *bytes_type;
@@ -190,29 +191,53 @@ static void describe(const char *code, uint32_t id) {
     __atomic_store_n(&c->ready, 1, __ATOMIC_RELEASE);
 }
 
+/* What tells a code object from a later one at its address (0: not a code object). Addresses
+ * alone do not: a program that compiles and runs generated sources in a loop gets the code
+ * object, its name, file and line table all back at the same addresses (PythonCodeReuseTests).
+ * So a little content too, read with plain loads from objects a code object always holds (once
+ * its type is PyCode_Type, co_linetable is a bytes object and co_filename a compact str): the
+ * first line, the line table's length and first and last 8 bytes, the file name's length and
+ * last 8 bytes (files differ at their end: "gen7.py", "a/mod.py"). */
+static inline uint64_t code_identity_of(const at_py_layout *l, uint64_t code) {
+    const char *c = (const char *)(uintptr_t)code;
+    if (!plausible(code) || (const void *)word(c, 8) != code_type) return 0;
+    uint64_t table = word(c, l->code_linetable), file = word(c, l->code_filename), qual = word(c, l->code_qualname);
+    uint64_t first = *(const uint32_t *)(c + l->code_firstlineno);
+    const char *t = (const char *)(uintptr_t)table, *s = (const char *)(uintptr_t)file;
+    uint64_t tl = word(t, 16), head = word(t, AT_PY_BYTES_DATA);
+    /* a table shorter than 8 bytes: only its bytes (what follows them is not part of it) */
+    uint64_t tb = tl >= 8 ? head ^ (word(t, AT_PY_BYTES_DATA + (int32_t)tl - 8) * 0xC2B2AE3D27D4EB4Full)
+                          : head & ((1ull << (8 * tl)) - 1);
+    uint64_t fl = word(s, 16), tail = 0;
+    uint32_t state = *(const uint32_t *)(s + 32);
+    if ((state >> 5) & 1) {              /* compact: the text follows the header */
+        int32_t data = (state >> 6) & 1 ? l->ascii_size : l->compact_size;
+        /* ends at the text's end; a text under 8 bytes takes header bytes too, still the str's */
+        tail = word(s, data + (int32_t)(fl * ((state >> 2) & 7)) - 8);
+    }
+    uint64_t a = table ^ (qual * 0x9E3779B97F4A7C15ull) ^ tb ^ (tl << 48);
+    uint64_t b = file ^ tail ^ (fl << 48) ^ (first << 32);
+    return (code ^ (a * 0xFF51AFD7ED558CCDull) ^ (b * 0xC4CEB9FE1A85EC53ull)) | 1;
+}
+
 /* Per-thread front of the code table: the hot code objects of a thread hit here. */
-typedef struct { const void *code; uint64_t table; uint64_t id; } at_py_seen;
+typedef struct { const void *code; uint64_t identity; uint64_t id; } at_py_seen;
 #define AT_PY_SEEN 64
 static __thread at_py_seen seen[AT_PY_SEEN] __attribute__((tls_model("initial-exec")));
 
-static uint64_t code_id_slow(const char *code, uint64_t table, at_py_seen *f);
+static uint64_t code_id_slow(const char *code, uint64_t identity, at_py_seen *f);
 
-static inline uint64_t code_id(const at_py_layout *l, const char *code) {
-    /* the line table's and the qualified name's addresses with the code's: a new code object at
-     * a freed one's address has other objects for those (all three coming back at once is not
-     * expected) */
-    uint64_t table = word(code, l->code_linetable) ^ (word(code, l->code_qualname) * 0x9E3779B97F4A7C15ull);
+/* The id of a code object whose identity is `identity` (code_identity_of). */
+static inline uint64_t code_id(const char *code, uint64_t identity) {
     at_py_seen *f = &seen[((uintptr_t)code >> 4) & (AT_PY_SEEN - 1)];
-    if (f->code == code && f->table == table) return f->id;
-    return code_id_slow(code, table, f);
+    if (f->code == code && f->identity == identity) return f->id;
+    return code_id_slow(code, identity, f);
 }
 
 /* The shared code table: the id of a code object the thread's front did not have. */
 __attribute__((noinline))
-static uint64_t code_id_slow(const char *code, uint64_t table, at_py_seen *f) {
-    uint64_t key = mix(mix(mix(mix((uint64_t)(uintptr_t)code, word(code, L->code_filename)),
-                               word(code, L->code_qualname)), word(code, L->code_linetable)),
-                       (uint64_t)*(const uint32_t *)(code + L->code_firstlineno)) | 1;
+static uint64_t code_id_slow(const char *code, uint64_t identity, at_py_seen *f) {
+    uint64_t key = mix(mix(AT_PY_HASH_SEED, (uint64_t)(uintptr_t)code), identity) | 1;
     uint32_t mask = AT_PY_CODE_SLOTS - 1, slot = (uint32_t)(key >> 20) & mask;
     for (uint32_t probe = 0; probe < 64; probe++, slot = (slot + 1) & mask) {
         uint64_t *e = code_slots + 2 * slot;
@@ -224,14 +249,14 @@ static uint64_t code_id_slow(const char *code, uint64_t table, at_py_seen *f) {
                 if (id > 0x7FFFFFFF) return 0;
                 at_store64(e + 1, id);
                 describe(code, (uint32_t)id);
-                f->code = code; f->table = table; f->id = id;
+                f->code = code; f->identity = identity; f->id = id;
                 return id;
             }
         }
         if (k == key) {
             uint64_t id = 0;
             for (int spins = 0; spins < 1000 && (id = at_load64(e + 1)) == 0; spins++) at_pause();
-            if (id) { f->code = code; f->table = table; f->id = id; }
+            if (id) { f->code = code; f->identity = identity; f->id = id; }
             return id;
         }
     }
@@ -257,30 +282,28 @@ typedef struct {
     uint32_t py_written;
     uint64_t addr[AT_PY_LAST], instr[AT_PY_LAST], prev[AT_PY_LAST], token[AT_PY_LAST], hash[AT_PY_LAST];
     uint32_t count[AT_PY_LAST];  /* tokens of frames from the outermost through this one */
-    /* the frame's code object with its line table: a freed code object's address can come back
-     * as another code object whose instructions lie at the same addresses */
+    /* the frame's code object's identity: a freed code object's address can come back as another
+     * code object whose instructions lie at the same addresses */
     uint64_t code[AT_PY_LAST];
     uint8_t slot[256];           /* frame address -> index, checked against addr[] */
 } at_py_last;
 static __thread at_py_last last __attribute__((tls_model("initial-exec")));
 
-/* The identity of a frame's code object: its address and its line table's. */
+/* The identity of a frame's code object (code_identity_of). */
 static inline uint64_t code_identity(const at_py_layout *l, const char *frame) {
-    uint64_t code = word(frame, l->frame_code);
-    if (!plausible(code)) return 0;
-    return code ^ (word((const void *)(uintptr_t)code, l->code_linetable) * 0x9E3779B97F4A7C15ull);
+    return code_identity_of(l, word(frame, l->frame_code));
 }
 
 static inline uint32_t slot_of(uint64_t frame) { return (uint32_t)((frame * 0x9E3779B97F4A7C15ull) >> 56); }
-#define AT_PY_HASH_SEED 0x243F6A8885A308D3ull
 
-/* One frame's token: 0 when it gives none (an incomplete frame, an unknown code object). */
-static inline uint64_t frame_token(const at_py_layout *l, const char *frame, uint64_t instr, int *bad) {
+/* One frame's token: 0 when it gives none (an incomplete frame, an unknown code object).
+ * `identity` is the frame's code_identity (0: not a code object). */
+static inline uint64_t frame_token(const at_py_layout *l, const char *frame, uint64_t instr, uint64_t identity, int *bad) {
     uint64_t code = word(frame, l->frame_code);
-    if (!plausible(code) || (const void *)word((const void *)(uintptr_t)code, 8) != code_type) { *bad = 1; return 0; }
+    if (!identity) { *bad = 1; return 0; }
     uint64_t start = code + (uint64_t)l->code_bytecode;
     if (instr < start || instr - start >= (1u << 30)) return 0;
-    uint64_t id = code_id(l, (const char *)(uintptr_t)code);
+    uint64_t id = code_id((const char *)(uintptr_t)code, identity);
     uint64_t t = id ? AT_PY_FRAME_TAG | (id << 32) | (instr - start) : 0;
     if (t && l->frame_is_entry >= 0 && frame[l->frame_is_entry]) t |= AT_PY_SEGMENT_END;
     return t;
@@ -316,9 +339,10 @@ int walk(const at_py_layout *lp, uint64_t f, int room, uint64_t *py, uint64_t *e
             if (k < 0) { joined = (int)j; break; }
             changed = (uint32_t)k;
         }
-        uint64_t t = frame[l.frame_owner] == AT_PY_OWNED_BY_CSTACK ? AT_PY_SHIM : frame_token(&l, frame, instr, &bad);
+        uint64_t identity = code_identity(&l, frame);
+        uint64_t t = frame[l.frame_owner] == AT_PY_OWNED_BY_CSTACK ? AT_PY_SHIM : frame_token(&l, frame, instr, identity, &bad);
         if (bad) break;
-        ea[v] = f; ei[v] = instr; ep[v] = prev; et[v] = t; ec[v] = code_identity(&l, frame);
+        ea[v] = f; ei[v] = instr; ep[v] = prev; et[v] = t; ec[v] = identity;
         v++;
         f = prev;
     }
@@ -399,7 +423,7 @@ int at_python_walk(uint64_t *py, uint64_t *pyhash) {
 
 /* The last free's innermost frame and its stack id, per thread: frees come in runs from one line
  * (a container's items, a function's locals), which then skip the token and the stack cache. The
- * frame's code object with its line table, as in the kept walk. */
+ * frame's code object by its identity, as in the kept walk. */
 typedef struct { uint64_t frame, instr, code, id; } at_py_free_memo;
 static __thread at_py_free_memo free_memo __attribute__((tls_model("initial-exec")));
 
@@ -422,7 +446,8 @@ int at_python_stack(void **frames, uint64_t *hash, uint64_t *id) {
         uint64_t at = f;
         f = word(frame, L->frame_previous);
         if (frame[L->frame_owner] == AT_PY_OWNED_BY_CSTACK) continue;
-        uint64_t t = frame_token(L, frame, word(frame, L->frame_instr), &bad);
+        uint64_t t = frame_token(L, frame, word(frame, L->frame_instr),
+                                 at == (uint64_t)(uintptr_t)innermost ? code0 : code_identity(L, frame), &bad);
         if (bad) return 0;
         if (!t) continue;
         t &= ~AT_PY_SEGMENT_END;
