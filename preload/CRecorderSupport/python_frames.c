@@ -13,7 +13,10 @@
  * A code object is described once (file, qualified name, first line, line table), copied at first
  * sight into an arena the writer drains: the code object may be freed before the writer runs. Its
  * key is its identity (code_identity): addresses and a little content, so a new code object at a
- * freed one's address gets its own id even when its name, file and line table reuse addresses too. */
+ * freed one's address gets its own id even when its name, file and line table reuse addresses too.
+ * The content is read only when a code object may have been freed since the entry was checked:
+ * free() counts the code objects it frees (at_py_code_epoch), and while the count stays put an
+ * address is a code object's identity (PYTHONMALLOC=malloc; under pymalloc, content always). */
 #define _GNU_SOURCE
 #include "recorder_support.h"
 
