@@ -13,17 +13,24 @@
  * A code object is described once (file, qualified name, first line, line table), copied at first
  * sight into an arena the writer drains: the code object may be freed before the writer runs. Its
  * key is its identity (code_identity): addresses and a little content, so a new code object at a
- * freed one's address gets its own id even when its name, file and line table reuse addresses too. */
+ * freed one's address gets its own id even when its name, file and line table reuse addresses too.
+ * The content is read only when a code object may have been freed since the entry was checked:
+ * free() counts the code objects it frees (at_py_code_epoch), and while the count stays put an
+ * address is a code object's identity (PYTHONMALLOC=malloc; under pymalloc, content always). */
 #define _GNU_SOURCE
 #include "recorder_support.h"
 
 #include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 at_python at_py;
+at_py_epoch_line at_py_code_epoch __attribute__((aligned(64)));
+const void *at_py_watch_type;
 
 /* offsets inside CPython's structures, per minor version (x86-64; verified with gdb's ptype/o on
  * the DWARF of pyenv's 3.11.7, 3.12.1 and 3.13.0 builds, and at run time by the type checks) */
@@ -58,6 +65,9 @@ static void *(*this_thread_state)(void);
 static const void *code_type, *unicode_type, *bytes_type;
 static uint64_t *code_slots;       /* pairs: key, id */
 static uint64_t code_count;        /* ids handed out; id 0 is "none" */
+/* at_py_code_epoch can vouch for addresses (at_py_watch_type is set): else content is compared
+ * at every walk */
+static int epoch_trusted;
 
 static inline uint64_t word(const void *p, int32_t off) { return *(const uint64_t *)((const char *)p + off); }
 static inline uint64_t mix(uint64_t h, uint64_t v) {
@@ -86,6 +96,34 @@ static void note(const char *a, const char *b) {
     if (n + m >= sizeof at_py.note) m = sizeof at_py.note - 1 - n;
     if (m) memcpy(at_py.note + n, b, m);
     at_py.note[n + m] = 0;
+}
+
+/* Whether every code object is freed through free() with the object at the block's start:
+ * PYTHONMALLOC=malloc exactly (malloc_debug and the debug hooks put a header first and overwrite
+ * the block), and an interpreter that reads it (-E and -I ignore PYTHON* variables). */
+static int frees_reach_malloc(const char *pm) {
+    if (!pm || strcmp(pm, "malloc") != 0) return 0;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0 || n == (ssize_t)sizeof buf - 1) return 0;
+    buf[n] = 0;
+    /* the options before the script: a group like -bE; -X and -W take an argument, -c and -m
+     * end them */
+    const char *a = buf + strlen(buf) + 1, *end = buf + n;
+    while (a < end && a[0] == '-' && a[1] && a[1] != '-') {
+        int skip = 0;
+        for (const char *c = a + 1; *c; c++) {
+            if (*c == 'E' || *c == 'I') return 0;
+            if (*c == 'c' || *c == 'm') return 1;
+            if (*c == 'X' || *c == 'W') { skip = c[1] == 0; break; }
+        }
+        a += strlen(a) + 1;
+        if (skip && a < end) a += strlen(a) + 1;
+    }
+    return 1;
 }
 
 void at_python_setup(void) {
@@ -134,6 +172,7 @@ void at_python_setup(void) {
     at_py.cut_lo = at_py.eval_lo;
     at_py.cut_len = at_py.eval_hi - at_py.eval_lo;
     at_py.frames = 1;
+    if (frees_reach_malloc(pm)) { epoch_trusted = 1; at_py_watch_type = code_type; }
 }
 
 /* ---- code objects ---------------------------------------------------------------------------- */
@@ -220,23 +259,34 @@ static inline uint64_t code_identity_of(const at_py_layout *l, uint64_t code) {
     return (code ^ (a * 0xFF51AFD7ED558CCDull) ^ (b * 0xC4CEB9FE1A85EC53ull)) | 1;
 }
 
-/* Per-thread front of the code table: the hot code objects of a thread hit here. */
-typedef struct { const void *code; uint64_t identity; uint64_t id; } at_py_seen;
+/* The code-freed epoch as the walks compare it, never 0; 0 when addresses cannot be trusted
+ * (an entry that holds 0 is always checked by content) */
+static inline uint32_t current_epoch(void) {
+    return epoch_trusted ? __atomic_load_n(&at_py_code_epoch.value, __ATOMIC_RELAXED) + 1 : 0;
+}
+
+/* Per-thread front of the code table: the hot code objects of a thread hit here. An entry made or
+ * checked at the current epoch (current_epoch) is the same code object still if its address is. */
+typedef struct { const void *code; uint64_t identity; uint64_t id; uint32_t epoch; } at_py_seen;
 #define AT_PY_SEEN 64
 static __thread at_py_seen seen[AT_PY_SEEN] __attribute__((tls_model("initial-exec")));
 
-static uint64_t code_id_slow(const char *code, uint64_t identity, at_py_seen *f);
+static uint64_t code_id_slow(const char *code, uint64_t identity, at_py_seen *f, uint32_t epoch);
 
-/* The id of a code object whose identity is `identity` (code_identity_of). */
-static inline uint64_t code_id(const char *code, uint64_t identity) {
+/* The id of a code object (0: none), *identity its code_identity_of (0: not a code object). */
+static inline uint64_t code_id(const at_py_layout *l, const char *code, uint32_t epoch, uint64_t *identity) {
     at_py_seen *f = &seen[((uintptr_t)code >> 4) & (AT_PY_SEEN - 1)];
-    if (f->code == code && f->identity == identity) return f->id;
-    return code_id_slow(code, identity, f);
+    if (f->code == code && f->epoch == epoch && epoch) { *identity = f->identity; return f->id; }
+    uint64_t i = code_identity_of(l, (uint64_t)(uintptr_t)code);
+    *identity = i;
+    if (!i) return 0;
+    if (f->code == code && f->identity == i) { f->epoch = epoch; return f->id; }
+    return code_id_slow(code, i, f, epoch);
 }
 
 /* The shared code table: the id of a code object the thread's front did not have. */
 __attribute__((noinline))
-static uint64_t code_id_slow(const char *code, uint64_t identity, at_py_seen *f) {
+static uint64_t code_id_slow(const char *code, uint64_t identity, at_py_seen *f, uint32_t epoch) {
     uint64_t key = mix(mix(AT_PY_HASH_SEED, (uint64_t)(uintptr_t)code), identity) | 1;
     uint32_t mask = AT_PY_CODE_SLOTS - 1, slot = (uint32_t)(key >> 20) & mask;
     for (uint32_t probe = 0; probe < 64; probe++, slot = (slot + 1) & mask) {
@@ -249,14 +299,14 @@ static uint64_t code_id_slow(const char *code, uint64_t identity, at_py_seen *f)
                 if (id > 0x7FFFFFFF) return 0;
                 at_store64(e + 1, id);
                 describe(code, (uint32_t)id);
-                f->code = code; f->identity = identity; f->id = id;
+                f->code = code; f->identity = identity; f->id = id; f->epoch = epoch;
                 return id;
             }
         }
         if (k == key) {
             uint64_t id = 0;
             for (int spins = 0; spins < 1000 && (id = at_load64(e + 1)) == 0; spins++) at_pause();
-            if (id) { f->code = code; f->identity = identity; f->id = id; }
+            if (id) { f->code = code; f->identity = identity; f->id = id; f->epoch = epoch; }
             return id;
         }
     }
@@ -285,6 +335,8 @@ typedef struct {
     /* the frame's code object's identity: a freed code object's address can come back as another
      * code object whose instructions lie at the same addresses */
     uint64_t code[AT_PY_LAST];
+    uint64_t code_at[AT_PY_LAST];  /* its address: enough while the epoch stays `epoch` */
+    uint32_t epoch;                /* current_epoch at the last walk */
     uint8_t slot[256];           /* frame address -> index, checked against addr[] */
 } at_py_last;
 static __thread at_py_last last __attribute__((tls_model("initial-exec")));
@@ -297,13 +349,17 @@ static inline uint64_t code_identity(const at_py_layout *l, const char *frame) {
 static inline uint32_t slot_of(uint64_t frame) { return (uint32_t)((frame * 0x9E3779B97F4A7C15ull) >> 56); }
 
 /* One frame's token: 0 when it gives none (an incomplete frame, an unknown code object).
- * `identity` is the frame's code_identity (0: not a code object). */
-static inline uint64_t frame_token(const at_py_layout *l, const char *frame, uint64_t instr, uint64_t identity, int *bad) {
+ * *identity: the frame's code_identity (0: not a code object, *bad set). */
+static inline uint64_t frame_token(const at_py_layout *l, const char *frame, uint64_t instr, uint32_t epoch,
+                                   uint64_t *identity, int *bad) {
     uint64_t code = word(frame, l->frame_code);
-    if (!identity) { *bad = 1; return 0; }
     uint64_t start = code + (uint64_t)l->code_bytecode;
-    if (instr < start || instr - start >= (1u << 30)) return 0;
-    uint64_t id = code_id((const char *)(uintptr_t)code, identity);
+    if (instr < start || instr - start >= (1u << 30)) {
+        if (!(*identity = code_identity_of(l, code))) *bad = 1;
+        return 0;
+    }
+    uint64_t id = code_id(l, (const char *)(uintptr_t)code, epoch, identity);
+    if (!*identity) { *bad = 1; return 0; }
     uint64_t t = id ? AT_PY_FRAME_TAG | (id << 32) | (instr - start) : 0;
     if (t && l->frame_is_entry >= 0 && frame[l->frame_is_entry]) t |= AT_PY_SEGMENT_END;
     return t;
@@ -320,12 +376,17 @@ int walk(const at_py_layout *lp, uint64_t f, int room, uint64_t *py, uint64_t *e
     int v = 0, joined = -1, bad = 0;
     /* kept entries at or above `changed` differ from this chain: no join can use them */
     uint32_t changed = last.n;
+    /* no code object freed since the last walk (and that walk's entries checked): a kept frame's
+     * code object is the same if its address is */
+    uint32_t epoch = current_epoch();
+    int same = epoch && epoch == last.epoch;
+    last.epoch = epoch;
     while (plausible(f) && v < AT_PY_LAST) {
         const char *frame = (const char *)(uintptr_t)f;
         uint64_t prev = word(frame, l.frame_previous), instr = word(frame, l.frame_instr);
         uint32_t j = last.slot[slot_of(f)];
         if (j < changed && last.addr[j] == f && last.instr[j] == instr && last.prev[j] == prev
-            && last.code[j] == code_identity(&l, frame)) {
+            && (same ? last.code_at[j] == word(frame, l.frame_code) : last.code[j] == code_identity(&l, frame))) {
             /* the same frame in the same place: is the chain outside it unchanged too? */
             uint64_t g = prev;
             int k = (int)j - 1;
@@ -333,14 +394,15 @@ int walk(const at_py_layout *lp, uint64_t f, int room, uint64_t *py, uint64_t *e
                 if (g != last.addr[k]) break;
                 const char *o = (const char *)(uintptr_t)g;
                 if (word(o, l.frame_instr) != last.instr[k] || word(o, l.frame_previous) != last.prev[k]
-                    || code_identity(&l, o) != last.code[k]) break;
+                    || (same ? word(o, l.frame_code) != last.code_at[k] : code_identity(&l, o) != last.code[k])) break;
                 g = last.prev[k];
             }
             if (k < 0) { joined = (int)j; break; }
             changed = (uint32_t)k;
         }
-        uint64_t identity = code_identity(&l, frame);
-        uint64_t t = frame[l.frame_owner] == AT_PY_OWNED_BY_CSTACK ? AT_PY_SHIM : frame_token(&l, frame, instr, identity, &bad);
+        uint64_t identity, t;
+        if (frame[l.frame_owner] == AT_PY_OWNED_BY_CSTACK) { identity = code_identity(&l, frame); t = AT_PY_SHIM; }
+        else t = frame_token(&l, frame, instr, epoch, &identity, &bad);
         if (bad) break;
         ea[v] = f; ei[v] = instr; ep[v] = prev; et[v] = t; ec[v] = identity;
         v++;
@@ -357,6 +419,7 @@ int walk(const at_py_layout *lp, uint64_t f, int room, uint64_t *py, uint64_t *e
             if (t > AT_PY_SHIM) { h = mix(h, t & ~AT_PY_SEGMENT_END); c++; }
             last.addr[at] = ea[i]; last.instr[at] = ei[i]; last.prev[at] = ep[i];
             last.token[at] = t; last.hash[at] = h; last.code[at] = ec[i]; last.count[at] = c;
+            last.code_at[at] = word((const char *)(uintptr_t)ea[i], l.frame_code);
             last.slot[slot_of(ea[i])] = (uint8_t)at;
         }
         last.n = (uint32_t)(base + v);
@@ -424,7 +487,7 @@ int at_python_walk(uint64_t *py, uint64_t *pyhash) {
 /* The last free's innermost frame and its stack id, per thread: frees come in runs from one line
  * (a container's items, a function's locals), which then skip the token and the stack cache. The
  * frame's code object by its identity, as in the kept walk. */
-typedef struct { uint64_t frame, instr, code, id; } at_py_free_memo;
+typedef struct { uint64_t frame, instr, code, code_at, id; uint32_t epoch; } at_py_free_memo;
 static __thread at_py_free_memo free_memo __attribute__((tls_model("initial-exec")));
 
 int at_python_stack(void **frames, uint64_t *hash, uint64_t *id) {
@@ -433,9 +496,12 @@ int at_python_stack(void **frames, uint64_t *hash, uint64_t *id) {
     uint64_t f = current_frame();
     if (!plausible(f)) return 0;
     const char *innermost = (const char *)(uintptr_t)f;
-    uint64_t instr0 = word(innermost, L->frame_instr), code0 = code_identity(L, innermost);
+    uint64_t instr0 = word(innermost, L->frame_instr), at0 = word(innermost, L->frame_code);
+    uint32_t epoch = current_epoch();
     at_py_free_memo *memo = &free_memo;
-    if (memo->frame == f && memo->instr == instr0 && memo->code == code0 && memo->id) {
+    if (memo->frame == f && memo->instr == instr0 && memo->id
+        && (epoch && memo->epoch == epoch ? memo->code_at == at0 : memo->code == code_identity(L, innermost))) {
+        memo->epoch = epoch;
         *id = memo->id;
         return 2;
     }
@@ -446,15 +512,17 @@ int at_python_stack(void **frames, uint64_t *hash, uint64_t *id) {
         uint64_t at = f;
         f = word(frame, L->frame_previous);
         if (frame[L->frame_owner] == AT_PY_OWNED_BY_CSTACK) continue;
-        uint64_t t = frame_token(L, frame, word(frame, L->frame_instr),
-                                 at == (uint64_t)(uintptr_t)innermost ? code0 : code_identity(L, frame), &bad);
+        uint64_t identity;
+        uint64_t t = frame_token(L, frame, word(frame, L->frame_instr), epoch, &identity, &bad);
         if (bad) return 0;
         if (!t) continue;
         t &= ~AT_PY_SEGMENT_END;
         frames[0] = (void *)(uintptr_t)t;
         *hash = at_stack_mix(mix(AT_PY_HASH_SEED, t)) | 1;
         /* remembered only when the innermost frame gave the token: its state is the key */
-        if (at == (uint64_t)(uintptr_t)innermost) { memo->frame = at; memo->instr = instr0; memo->code = code0; }
+        if (at == (uint64_t)(uintptr_t)innermost) {
+            memo->frame = at; memo->instr = instr0; memo->code = identity; memo->code_at = at0; memo->epoch = epoch;
+        }
         else memo->frame = 0;
         return 1;
     }

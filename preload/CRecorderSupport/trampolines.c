@@ -30,6 +30,7 @@ AT_EXPORT void *malloc(size_t n) {
     __attribute__((musttail)) return alloctrace_hook_malloc(n);
 }
 AT_EXPORT void free(void *p) {
+    at_python_note_free(p);      /* before sampling: every code object's free counts */
     if (at_sampling() && !at_sampled_forget((uint64_t)(uintptr_t)p)) __attribute__((musttail)) return __libc_free(p);
     __attribute__((musttail)) return alloctrace_hook_free(p);
 }

@@ -472,6 +472,19 @@ static inline int at_python_cut(void *const *frames, int n) {
         if (at_python_eval_range((uint64_t)(uintptr_t)frames[i])) return i + 1;
     return n;
 }
+/* Code objects freed: free() bumps it when the block's word at +8 (ob_type; code objects are not
+ * GC-tracked, so the block is the object) is PyCode_Type. While it stays put no code object has
+ * been freed, so no code object's address can be another's: the frame walks compare addresses
+ * alone (python_frames.c). at_py_watch_type is PyCode_Type only when that holds: frames recorded
+ * and every code object freed through free() (PYTHONMALLOC=malloc, read by the interpreter). */
+typedef struct { uint32_t value; uint8_t pad[60]; } at_py_epoch_line;
+extern at_py_epoch_line at_py_code_epoch;
+extern const void *at_py_watch_type;
+static inline void at_python_note_free(const void *p) {
+    const void *type = at_py_watch_type;
+    if (type && p && ((uintptr_t)p & 7) == 0 && *(const void *const *)((const char *)p + 8) == type)
+        __atomic_fetch_add(&at_py_code_epoch.value, 1, __ATOMIC_RELAXED);
+}
 /* Finds the interpreter (constructor time): version, offsets, tables. */
 void at_python_setup(void);
 /* The number of the calling thread's Python frames (0: none), *pyhash their hash; `py` has room
