@@ -53,13 +53,22 @@ import Testing
                 indexes.insert(shape[2][2])
             }
         }
-        // Intermittent (about 1 run in 30 in the full suite, not reproduced alone): a stale word the
-        // conservative scan takes for a reference (the finalizing thread's C stack) gives one object
-        // a shorter chain. Kept visible as a known issue until the exit snapshot of a CPython process
-        // stops treating that stack as roots (closing note, session 5).
-        withKnownIssue("a stale C-stack word can give an object another chain", isIntermittent: true) {
-            #expect(exact == 10_000)
+        // About 1 full-suite run in 30 (never reproduced alone), a stale word the conservative scan
+        // takes for a reference gives an object a chain from a thread's stack or registers instead.
+        // Only that case is a known issue: any other shape fails (closing note, session 5).
+        let strays = Toolbox.rows(chains, "objects").compactMap { object -> String? in
+            let hops = (object["hops"] as? [[String: Any]]) ?? []
+            guard hops.first?["holder_kind"] as? String != "module" else { return nil }
+            return hops.first?["holder_kind"] as? String ?? "(no chain)"
+        }
+        #expect(strays.allSatisfy { Self.conservativeRoots.contains($0) }, "chains from \(strays)")
+        #expect(exact + strays.count == 10_000)
+        if strays.isEmpty {
             #expect(indexes == Set((0..<10_000).map { "[\($0)]" }))
+        } else {
+            withKnownIssue("a stale stack or register word gave \(strays.count) object(s) another chain") {
+                Issue.record("chains from \(strays)")
+            }
         }
         let text = try Toolbox.run(Toolbox.alloctrace, ["chains", trace, "--type", "MyBigFatObject", "--limit", "1"]).out
         let lines = text.split(separator: "\n").map(String.init)
@@ -95,13 +104,23 @@ import Testing
         let page = try String(contentsOfFile: html, encoding: .utf8)
         #expect(page.range(of: #"<td class="n">20,000</td><td class="n">[^<]*</td><td>MyBigFatObject</td>"#, options: .regularExpression) != nil)
 
-        // the cycle no root reaches (gc disabled): two Nodes holding each other by `other`.
-        // Intermittent, as the chains above: a stale copy of a Node's address on the finalizing
-        // thread's C stack keeps the cycle "reachable" in about 1 full-suite run in 30.
-        try withKnownIssue("a stale C-stack word can keep the cycle reachable", isIntermittent: true) {
+        // the cycle no root reaches (gc disabled): two Nodes holding each other by `other`. As for
+        // the chains above, a stale stack or register word can keep it reachable (about 1 full-suite
+        // run in 30): only then is its absence a known issue, and the Nodes' chains must say so.
+        let nodes = try Toolbox.json(["chains", trace, "--type", "Node"])
+        let nodeRoots = Toolbox.rows(nodes, "objects").compactMap { ($0["hops"] as? [[String: Any]])?.first?["holder_kind"] as? String }
+        if nodeRoots.isEmpty {
             try checkCycle(trace)
+        } else {
+            #expect(nodeRoots.allSatisfy { Self.conservativeRoots.contains($0) }, "Nodes held from \(nodeRoots)")
+            withKnownIssue("a stale stack or register word kept the Node cycle reachable") {
+                Issue.record("Nodes held from \(nodeRoots)")
+            }
         }
     }
+
+    /// Roots the conservative scan reads (a stale word there can pass for a reference).
+    static let conservativeRoots: Set<String> = ["stack", "register"]
 
     /// The leaked two-Node cycle, in `cycles` and in `leaks`.
     func checkCycle(_ trace: String) throws {

@@ -39,7 +39,7 @@ extension Analysis {
         case .start, .seconds: return nil
         default: break
         }
-        guard let resolved = try? ProcessSelection.resolve(path), let reader = try? TraceReader(path: resolved) else { return nil }
+        guard let reader = try? open(path) else { return nil }
         let replay = HeapGraphReplay(reader: reader, at: moment)
         // a damaged trace is no graph here: the caller's plain replay then says what is wrong
         guard (try? replay.run()) != nil, replay.graph != nil else { return nil }
@@ -53,7 +53,7 @@ extension Analysis {
     /// The heap graph at the end (nil when the trace has none) and the number of marks, from one
     /// replay; nil when the trace cannot be read through (the caller's plain replay says why).
     static func endGraphAndMarks(_ path: String, stacks: StackOptions) -> (graph: HeapGraphAnalysis?, marks: Int)? {
-        guard let resolved = try? ProcessSelection.resolve(path), let reader = try? TraceReader(path: resolved) else { return nil }
+        guard let reader = try? open(path) else { return nil }
         let replay = HeapGraphReplay(reader: reader, at: .end)
         do {
             try replay.run()
