@@ -324,6 +324,14 @@ public struct HeapGraph: Sendable {
         return chunk &- 16
     }
 
+    /// Whether `a`, at or past the requested end of the block at `address`, lies in the pages
+    /// glibc mapped for that block alone: such a chunk starts 16 bytes into a page and spans whole
+    /// pages, whose tail past the request (after a shrinking realloc, say) holds stale words of the
+    /// block's, not roots.
+    static func inMappedChunkTail(_ a: UInt64, block address: UInt64, size: UInt64) -> Bool {
+        (address &- 16) & 4095 == 0 && a < (address &+ size &+ 4095) & ~4095
+    }
+
     /// Builds the graph.
     ///
     /// - A word inside a live block, below its requested size, is an edge from that block to the
@@ -332,9 +340,9 @@ public struct HeapGraph: Sendable {
     ///   (metadata, reference counts) are no edges; the field of its type's layout that holds the
     ///   word gives the ownership; the targets of weak fields are side tables (`markSideTables`).
     /// - A word outside live blocks is a root in a module's data (global), a thread's stack, or
-    ///   other anonymous memory; none in the brk heap or in an arena heap of another thread
+    ///   other anonymous memory; none in the brk heap, in an arena heap of another thread
     ///   (anonymous, starting at a multiple of 64 MiB, holding live blocks), where it is allocator
-    ///   data or freed memory. A root pointing exactly at glibc's next chunk header of a block is
+    ///   data or freed memory, or in the page tail of a block glibc mapped alone. A root pointing exactly at glibc's next chunk header of a block is
     ///   taken for the allocator's own and left out.
     public init(begin: HeapSnapshotBegin, end: HeapSnapshotEnd, regions: [HeapRegion],
                 words: [(region: Int, offsets: [UInt64], values: [UInt64])],
@@ -437,6 +445,8 @@ public struct HeapGraph: Sendable {
                     case .stack: rootKind = .stack
                     case .anonymous:
                         if arenas.contains(Int32(run.region)) { continue }
+                        if n > 0 && cursor < n && addrs[cursor] <= a
+                            && HeapGraph.inMappedChunkTail(a, block: addrs[cursor], size: szs[cursor]) { continue }
                         rootKind = .anonymous
                     case .tls: rootKind = .tls
                     case .heap: continue

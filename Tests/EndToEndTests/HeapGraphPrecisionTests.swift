@@ -55,4 +55,32 @@ import Testing
         #expect(str(hops[0]["holder_kind"]) == "anonymous")
         #expect(str(hops[0]["holder"]).hasPrefix("anonymous memory 0x"))
     }
+
+    // A shrinking realloc of a block glibc mapped alone leaves stale words in its last page, past
+    // the block's end: they are no roots, so the block only such a word points to is leaked (it
+    // was held by "anonymous memory" before; samples/README.md: `sample-graph tail`).
+    @Test func mappedBlockTailHoldsNothing() throws {
+        let (r, trace) = try Toolbox.record(Toolbox.bin("sample-graph"), ["tail"], in: try Toolbox.scratch("graph-precision-tail"))
+        try #require(r.status == 0, "\(r.stderr)")
+        #expect(r.out == "graph tail: moved=0\n")
+        let c = try Toolbox.json(["chains", trace, "--at", "tail", "--site", "tail_block"])
+        #expect(int(c["matched"]) == 1 && int(c["reachable"]) == 0)
+        let l = try Toolbox.json(["leaks", trace, "--at", "tail"])
+        #expect(int(l["leaked_blocks"]) == 1 && int(l["leaked_bytes"]) == 72)
+        #expect(rows(l, "by_site").map { str($0["function"]) } == ["tail_block"])
+    }
+
+    // The recorder's writer thread is stopped with the others but is no root: its stack and TLS
+    // (one of the recorder's own mappings) and registers hold addresses of the events it
+    // compressed. A single-threaded program's snapshots have only the main thread's frames and no
+    // registers part (the writer's were both there before).
+    @Test func theWritersThreadIsNoRoot() throws {
+        let (r, trace) = try Toolbox.record(Toolbox.bin("sample-graph"), [], in: try Toolbox.scratch("graph-precision-writer"))
+        try #require(r.status == 0, "\(r.stderr)")
+        let parts = try Toolbox.run(Toolbox.alloctrace, ["dump", trace]).out.split(separator: "\n").filter { $0.hasPrefix("heap_snapshot ") }
+        #expect(parts.filter { $0.hasPrefix("heap_snapshot begin ") }.count == 2)
+        #expect(parts.filter { $0.hasPrefix("heap_snapshot world stopped=yes threads=1 ") }.count == 2)
+        #expect(!parts.contains { $0.hasPrefix("heap_snapshot registers ") }, "\(parts)")
+        #expect(parts.filter { $0.hasPrefix("heap_snapshot frames ") }.allSatisfy { $0.contains(" thread=1 ") })
+    }
 }

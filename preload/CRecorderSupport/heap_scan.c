@@ -231,7 +231,7 @@ int at_collect_regions_after(at_region *out, int max, int first) {
 void at_label_thread_stacks(at_region *regions, int count, at_stw *w) {
     for (uint32_t i = 0; i < w->count; i++) {
         at_stw_thread *t = &w->threads[i];
-        if (!t->stopped || t->gone || !t->has_regs) continue;
+        if (!at_stw_thread_is_root(t)) continue;
         uint64_t sp = t->regs[AT_REG_RSP];
         for (int k = 0; k < count; k++) {
             if (sp < regions[k].start || sp >= regions[k].end) continue;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -167,11 +168,25 @@ void at_install_signal_handlers(void) {
 }
 
 /* ---- the writer thread ----------------------------------------------------------------------- */
+/* the writer's stack: its rounds and captures use a few pages of it (only touched pages count) */
+#define AT_WRITER_STACK_BYTES (2u << 20)
+
 void at_start_writer_thread(void) {
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* its stack (and the static TLS glibc puts at the stack's top) is one of the recorder's own
+     * mappings, which no heap-graph scan reads: the words it leaves there are addresses from the
+     * events it compressed, stale ones a scan would take for roots. A guard page below; when even
+     * that cannot be mapped, glibc's default stack (scanned as anonymous memory) */
+    const size_t guard = 4096, bytes = AT_WRITER_STACK_BYTES;
+    char *stack = mmap(NULL, guard + bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (stack != MAP_FAILED) {
+        mprotect(stack, guard, PROT_NONE);
+        at_note_own_mapping(stack, guard + bytes);
+        pthread_attr_setstack(&attr, stack + guard, bytes);
+    }
     /* the writer must not receive the target's signals, but it takes the mark signal: a target
      * (or the launcher's parent) may block that signal in every one of its own threads */
     sigset_t all, old;

@@ -565,6 +565,8 @@ int at_python_insert(void **frames, int n, uint64_t *py, int m) {
 
 /* ---- heap-graph captures --------------------------------------------------------------------- */
 
+int at_python_runs_code(void) { return at_py.frames && current_frame() != 0; }
+
 int at_python_dead_stack(uint64_t *lo, uint64_t *hi) {
     if (!at_py.frames) return 0;
     void *ts = this_thread_state();

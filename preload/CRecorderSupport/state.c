@@ -32,8 +32,6 @@ void *at_real_memalign(size_t a, size_t n) { return __libc_memalign(a, n); }
 void *at_real_valloc(size_t n) { return __libc_valloc(n); }
 void *at_real_pvalloc(size_t n) { return __libc_pvalloc(n); }
 
-void at_note_own_mapping(void *p, size_t bytes);
-
 void *at_map(size_t bytes) {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) { at_note_map_failure(bytes, errno); return NULL; }

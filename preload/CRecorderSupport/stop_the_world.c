@@ -158,6 +158,7 @@ static int attach_new(at_stw *s) {
             memset(t, 0, sizeof *t);
             t->tid = tid;
             t->attached = 1;
+            t->own = (uint32_t)tid == __atomic_load_n(&at_g.writer_tid, __ATOMIC_RELAXED);
             rsys(SYS_ptrace, PTRACE_INTERRUPT, tid, 0, 0, 0);
             added++;
         }

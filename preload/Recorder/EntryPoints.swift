@@ -60,6 +60,7 @@ public func alloctraceModulesChanged() {
 @_cdecl("alloctrace_writer_main")
 public func alloctraceWriterMain(_ unused: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
     T.pointee.state = UInt32(AT_THREAD_INTERNAL)
+    at_store32(&G.pointee.writer_tid, UInt32(bitPattern: at_gettid()))
     // The first round waits 2 ms (or for a buffer handed over): a short-lived program, such as
     // the helpers a shell or make execs, has ended by then, and its exit writes everything
     // without meeting the writer at the lock (on 2 busy cores, a wait of a timeslice or more).

@@ -25,7 +25,9 @@ enum HeapCapture {
 
     /// Captures now. With `writerLockHeld` the caller already holds the writer lock (exit, the
     /// writer's own rounds); otherwise it is taken here. The guard must be set.
-    static func capture(_ trigger: Trigger, writerLockHeld: Bool) {
+    /// `ownStack` false leaves the capturing thread's stack out of the roots (CPython's shutdown:
+    /// `Lifecycle.pythonShutdownBegan`).
+    static func capture(_ trigger: Trigger, writerLockHeld: Bool, ownStack: Bool = true) {
         if !writerLockHeld {
             guard at_lock_bounded(&G.pointee.writer_lock, 200_000) != 0 else { return }
         }
@@ -66,7 +68,7 @@ enum HeapCapture {
         writeFrames(me: me, world: stopped ? world : nil, count: count)
         at_touched_begin()
         defer { at_touched_end() }
-        var context = ScanContext(count: count, me: me, scanned: 0, written: 0, world: stopped ? world : nil)
+        var context = ScanContext(count: count, me: me, scanned: 0, written: 0, world: stopped ? world : nil, ownStack: ownStack)
         withUnsafeMutablePointer(to: &context) { ctx in
             at_run_spilled({ raw in HeapCapture.scanAll(raw!.assumingMemoryBound(to: HeapCapture.ScanContext.self)) }, ctx)
         }
@@ -107,6 +109,8 @@ enum HeapCapture {
         var written: UInt64
         /// The stopped threads, when the world was stopped.
         var world: UnsafeMutablePointer<at_stw>?
+        /// Whether the capturing thread's stack is scanned.
+        var ownStack: Bool
     }
 
     /// Static TLS areas of the capturing thread and of the stopped ones, listed before the other
@@ -114,13 +118,16 @@ enum HeapCapture {
     static func tlsRegions(me: UInt64, world: UnsafeMutablePointer<at_stw>?) -> Int {
         let tps = targets!, owners = targets! + maxRegions
         var n = 0
-        tps[n] = at_thread_pointer()
-        owners[n] = me != 0 ? me : ownerOf(tid: Int32(at_gettid()))
-        n += 1
+        // the writer's TLS (in its stack's mapping) is the recorder's, as its stack is
+        if UInt32(bitPattern: at_gettid()) != at_load32(&G.pointee.writer_tid) {
+            tps[n] = at_thread_pointer()
+            owners[n] = me != 0 ? me : ownerOf(tid: Int32(at_gettid()))
+            n += 1
+        }
         if let w = world {
             for i in 0..<w.pointee.count where n < maxRegions {
                 let t = at_stw_thread_at(w, i)!
-                guard t.pointee.stopped != 0 && t.pointee.gone == 0 && t.pointee.has_regs != 0 else { continue }
+                guard at_stw_thread_is_root(t) != 0 else { continue }
                 tps[n] = at_stw_reg(t, Int32(AT_REG_FS_BASE))
                 owners[n] = ownerOf(tid: t.pointee.tid)
                 n += 1
@@ -166,7 +173,7 @@ enum HeapCapture {
         guard let w = world else { return }
         for i in 0..<w.pointee.count {
             let t = at_stw_thread_at(w, i)!
-            guard t.pointee.stopped != 0 && t.pointee.gone == 0 && t.pointee.has_regs != 0 else { continue }
+            guard at_stw_thread_is_root(t) != 0 else { continue }
             writeFrames(tid: t.pointee.tid, index: threadIndex(tid: t.pointee.tid), pc: at_stw_reg(t, Int32(AT_REG_RIP)),
                         sp: at_stw_reg(t, Int32(AT_REG_RSP)), count: count)
         }
@@ -259,7 +266,7 @@ enum HeapCapture {
         let lowest = targets[0], highest = targets[(nTargets - 1) * 2 + 1]
         for i in 0..<w.pointee.count {
             let t = at_stw_thread_at(w, i)!
-            guard t.pointee.stopped != 0 && t.pointee.gone == 0 && t.pointee.has_regs != 0 else { continue }
+            guard at_stw_thread_is_root(t) != 0 else { continue }
             var r = Writer.builder()
             r.byte(6)
             r.varint(UInt64(UInt32(bitPattern: t.pointee.tid)))
@@ -292,7 +299,7 @@ enum HeapCapture {
     static func liveStart(_ region: at_region, _ w: UnsafeMutablePointer<at_stw>) -> UInt64 {
         for i in 0..<w.pointee.count {
             let t = at_stw_thread_at(w, i)!
-            guard t.pointee.stopped != 0 && t.pointee.gone == 0 && t.pointee.has_regs != 0 else { continue }
+            guard at_stw_thread_is_root(t) != 0 else { continue }
             let sp = at_stw_reg(t, Int32(AT_REG_RSP))
             if sp >= region.start && sp < region.end { return max(region.start, (sp &- 128) & ~7) }
         }
@@ -443,7 +450,10 @@ enum HeapCapture {
             let region = regions[ri]
             var address = region.start
             // the capturing thread's own stack: only the live part, from here up
-            if region.kind == UInt32(AT_REGION_STACK) && sp >= region.start && sp < region.end { address = sp & ~7 }
+            if region.kind == UInt32(AT_REGION_STACK) && sp >= region.start && sp < region.end {
+                if !ctx.pointee.ownStack { continue }
+                address = sp & ~7
+            }
             else if region.kind == UInt32(AT_REGION_STACK), let w = world { address = liveStart(region, w) }
             let blocksHere = region.kind == UInt32(AT_REGION_ANON) || region.kind == UInt32(AT_REGION_HEAP)
             // a TLS region ends at its thread's thread pointer

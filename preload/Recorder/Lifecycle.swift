@@ -88,7 +88,12 @@ enum Lifecycle {
     /// object. Guard held (a free hook).
     static func pythonShutdownBegan() {
         if at_cas32(&PY.pointee.exit_captured, 0, 1) == 0 { return }
-        if G.pointee.heap_graph & 2 != 0 && getpid() == G.pointee.pid { HeapCapture.capture(.exit, writerLockHeld: false) }
+        // A thread in Py_FinalizeEx with no Python frame left: every object still alive is held
+        // by the interpreter's state (modules, sys), while its C stack holds only stale words of
+        // the frames that ran before, which a scan would take for roots.
+        if G.pointee.heap_graph & 2 != 0 && getpid() == G.pointee.pid {
+            HeapCapture.capture(.exit, writerLockHeld: false, ownStack: at_python_runs_code() != 0)
+        }
     }
 
     /// Ends the trace: last round, `end` record, close. Runs once, in whichever thread exits.

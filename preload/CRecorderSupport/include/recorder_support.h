@@ -134,6 +134,7 @@ typedef struct at_globals {
     uint32_t work;             /* futex word: bumped on every buffer hand-off */
     uint32_t writer_sleeping;
     uint32_t writer_started;
+    uint32_t writer_tid;       /* the writer thread's: stopped for a capture, but no roots */
     uint32_t child_pending;    /* after fork: the child opens its trace at its first event */
     uint32_t pool_lock;
     uint32_t queue_lock;
@@ -242,6 +243,8 @@ void *at_real_pvalloc(size_t n);
 /* Anonymous memory for the recorder's own tables (never malloc). NULL on failure. */
 void *at_map(size_t bytes);
 void at_unmap(void *p, size_t bytes);
+/* Marks [p, p + bytes) as the recorder's: no heap-graph scan reads it. */
+void at_note_own_mapping(void *p, size_t bytes);
 /* at_map on a 2 MiB boundary; at_advise_huge asks for transparent huge pages there (a table
  * probed at random over megabytes then misses the TLB far less; it costs its whole size in RSS). */
 void *at_map_huge_aligned(size_t bytes);
@@ -511,6 +514,8 @@ int at_python_insert(void **frames, int n, uint64_t *py, int m);
  * candidate that is a type object, from *cursor (0 first): its address, tp_flags, tp_name (up to
  * cap - 1 bytes, NUL-terminated); returns the name's length, or -1 when there are no more. */
 int at_python_types_begin(void);
+/* 1 when the calling thread has a Python frame (it runs Python code, or C code Python called). */
+int at_python_runs_code(void);
 /* The calling thread's Python data stack above its top frame, [lo, hi): popped frames' stale
  * locals, which a capture does not scan. 0 when there is none. */
 int at_python_dead_stack(uint64_t *lo, uint64_t *hi);

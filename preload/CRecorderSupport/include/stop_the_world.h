@@ -30,7 +30,8 @@ typedef struct at_stw_thread {
     uint32_t signal;          /* a signal it was stopped on the way to receiving: given back at detach */
     uint8_t attached, stopped, gone, has_regs, has_xmm;
     uint8_t restarted;        /* an EINTR the stop caused was undone (stop_the_world.c, undo_eintr) */
-    uint8_t reserved[2];
+    uint8_t own;              /* the recorder's writer: stopped like the others, never a root */
+    uint8_t reserved[1];
     uint64_t regs[27];        /* struct user_regs_struct (NT_PRSTATUS) */
     uint64_t xmm[32];         /* xmm0-15, low and high halves (NT_PRFPREG) */
 } at_stw_thread;
@@ -53,6 +54,10 @@ int at_stw_stop(at_stw **out);
 void at_stw_resume(at_stw *s);
 
 static inline at_stw_thread *at_stw_thread_at(at_stw *s, uint32_t i) { return &s->threads[i]; }
+/* A stopped program thread whose registers were read: its registers, stack and TLS are roots. */
+static inline int at_stw_thread_is_root(const at_stw_thread *t) {
+    return t->stopped && !t->gone && t->has_regs && !t->own;
+}
 static inline uint64_t at_stw_reg(const at_stw_thread *t, int i) { return t->regs[i]; }
 static inline uint64_t at_stw_xmm(const at_stw_thread *t, int i) { return t->xmm[i]; }
 

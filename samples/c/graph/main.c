@@ -5,6 +5,7 @@
  *        sample-graph roots        blocks held only by a register, TLS, a frame of another thread
  *        sample-graph busy [R]     R marks (default 5, 1..100) while a thread allocates without pause
  *        sample-graph reserve      a 256 MiB writable mapping of which one page is touched
+ *        sample-graph tail         a stale pointer in the page tail of a block glibc mapped alone
  *
  * Default mode, all on the main thread:
  *   graph_root (a static global) = A = make_a(): malloc(32), A->next (offset 8) = B = make_b():
@@ -269,6 +270,36 @@ static int run_reserve(void) {
     return 0;
 }
 
+/* ---- tail: a stale word past a mapped block's end, in its last page ----------------------- */
+
+/* Tail mode: a malloc(256 KiB) (site tail_buffer), which glibc maps alone (a chunk 16 bytes into
+ * a page), holds the only pointer to a malloc(72) (site tail_block) at byte TAIL_STALE; a realloc
+ * to TAIL_SIZE bytes shrinks the mapping in place (mremap), which leaves that word past the
+ * block's end but in its last page. Mark "tail": the block is leaked (no root holds it); the
+ * buffer is freed, exit 0.
+ *   stdout: graph tail: moved=0 */
+
+enum { TAIL_FIRST = 256 << 10, TAIL_SIZE = 100 << 10, TAIL_STALE = TAIL_SIZE + 8 };
+
+static void *volatile graph_tail;
+
+NOINLINE static void *tail_block(void) { void *p = malloc(72); memset(p, 0, 72); return p; }
+NOINLINE static void *tail_buffer(void) { void *p = malloc(TAIL_FIRST); memset(p, 0, TAIL_FIRST); return p; }
+
+static int run_tail(void) {
+    char *big = tail_buffer();
+    *(void *volatile *)(big + TAIL_STALE) = tail_block();
+    char *small = realloc(big, TAIL_SIZE);
+    if (!small) return 1;
+    graph_tail = small;
+    int moved = small != big;
+    scrub_stack();
+    ALLOCTRACE_MARK("tail");
+    free(graph_tail);
+    say(moved ? "graph tail: moved=1\n" : "graph tail: moved=0\n");
+    return 0;
+}
+
 /* ---- roots: a register, TLS, a frame of another thread ------------------------------------ */
 
 static __thread void *graph_tls;
@@ -357,11 +388,12 @@ int main(int argc, char **argv) {
         return run_threads(rounds);
     }
     if (strcmp(argv[1], "reserve") == 0) return run_reserve();
+    if (strcmp(argv[1], "tail") == 0) return run_tail();
     if (strcmp(argv[1], "busy") == 0) {
         long rounds = argc > 2 ? strtol(argv[2], NULL, 10) : 5;
-        if (rounds < 1 || rounds > 100) { say("usage: sample-graph [threads [R] | roots | busy [R] | reserve]\n"); return 2; }
+        if (rounds < 1 || rounds > 100) { say("usage: sample-graph [threads [R] | roots | busy [R] | reserve | tail]\n"); return 2; }
         return run_busy(rounds);
     }
-    say("usage: sample-graph [threads [R] | roots | busy [R] | reserve]\n");
+    say("usage: sample-graph [threads [R] | roots | busy [R] | reserve | tail]\n");
     return 2;
 }
