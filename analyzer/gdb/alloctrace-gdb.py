@@ -40,8 +40,72 @@ def _analyzer(pid):
     raise gdb.GdbError("alloctrace: cannot find the alloctrace command; set ALLOCTRACE_ANALYZER in gdb's environment")
 
 
+# the general registers a hand-made call changes; orig_rax after rip (writing rip sets it to -1 so
+# that an interrupted system call is not restarted at the new rip; the saved value restarts it)
+_REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13",
+              "r14", "r15", "eflags", "rsp", "rip", "orig_rax")
+
+
+def _run_thread_to(thread, address, alone):
+    """Resumes `thread` (`alone`: and no other) until it stops at `address`."""
+    stop = gdb.Breakpoint("*%d" % address, internal=True)
+    stop.thread = thread.num
+    stop.silent = True
+    old = gdb.parameter("scheduler-locking")
+    gdb.execute("set scheduler-locking %s" % ("on" if alone else "off"), to_string=True)
+    try:
+        for _ in range(1000):
+            gdb.execute("continue", to_string=True)
+            if not thread.is_valid() or gdb.selected_inferior().pid == 0:
+                raise gdb.GdbError("alloctrace: the program ended during the mark")
+            if gdb.selected_thread() == thread and int(gdb.newest_frame().pc()) == address:
+                return
+        raise gdb.GdbError("alloctrace: the mark did not return")
+    finally:
+        gdb.execute("set scheduler-locking %s" % old, to_string=True)
+        stop.delete()
+
+
 def _call_mark(no_wait):
-    return int(gdb.parse_and_eval("((int (*)(int))alloctrace_debug_mark)(%d)" % no_wait))
+    """Calls alloctrace_debug_mark(no_wait) on the selected thread and returns its result.
+
+    Not as a gdb inferior call: gdb 13 cannot make one on CPUs with AMX (the kernel refuses its
+    short XSAVE-area write, "Couldn't write extended state status"). The recorder's
+    alloctrace_debug_call saves and restores the vector registers; this, the general ones."""
+    selected = gdb.selected_frame()
+    newest = gdb.newest_frame()
+    newest.select()
+    thread = gdb.selected_thread()
+    saved = [(name, int(newest.read_register(name))) for name in _REGISTERS]
+    pc = dict(saved)["rip"]
+    in_system_call = dict(saved)["orig_rax"] >= 0
+    try:
+        gdb.execute("set var $rdi = %d" % no_wait, to_string=True)
+        gdb.execute("set var $pc = (long)&alloctrace_debug_call", to_string=True)
+        _run_thread_to(thread, int(gdb.parse_and_eval("(long)&alloctrace_debug_return")), no_wait != 0)
+        result = int(gdb.parse_and_eval("(int)$eax"))
+    finally:
+        if thread.is_valid():
+            thread.switch()
+            for name, value in saved:
+                gdb.execute("set var $%s = %d" % (name, value), to_string=True)
+    if not in_system_call:
+        # gdb steps over a breakpoint at the pc it stopped at, and it last stopped at
+        # alloctrace_debug_return: stop once more, at the pc itself, before the int3 runs (the
+        # user's breakpoints disabled meanwhile, so that none counts a hit or runs its commands)
+        enabled = [b for b in gdb.breakpoints() if b.enabled]
+        for b in enabled:
+            b.enabled = False
+        try:
+            _run_thread_to(thread, pc, True)
+        finally:
+            for b in enabled:
+                b.enabled = True
+    try:
+        selected.select()
+    except gdb.error:
+        pass
+    return result
 
 
 def _take_mark(label):
@@ -56,17 +120,7 @@ def _take_mark(label):
                            "(start it with `alloctrace debug` or `alloctrace record`)" % inferior.pid)
     inferior.write_memory(address, label.encode()[:255] + b"\0")
     # every thread stays where it is, the recorder's writer too, while the stopped thread writes
-    old = gdb.parameter("scheduler-locking")
-    try:
-        gdb.execute("set scheduler-locking on", to_string=True)
-        locked = True
-    except gdb.error:
-        locked = False
-    try:
-        result = _call_mark(1)
-    finally:
-        if locked:
-            gdb.execute("set scheduler-locking %s" % old, to_string=True)
+    result = _call_mark(1)
     if result == -2:
         # a stopped thread holds a recorder lock: let the threads run while the mark waits for it
         result = _call_mark(0)

@@ -186,6 +186,8 @@ void at_start_writer_thread(void) {
         mprotect(stack, guard, PROT_NONE);
         at_note_own_mapping(stack, guard + bytes);
         pthread_attr_setstack(&attr, stack + guard, bytes);
+        __atomic_store_n(&at_g.writer_stack_lo, (uint64_t)(uintptr_t)(stack + guard), __ATOMIC_RELAXED);
+        __atomic_store_n(&at_g.writer_stack_hi, (uint64_t)(uintptr_t)(stack + guard + bytes), __ATOMIC_RELAXED);
     }
     /* the writer must not receive the target's signals, but it takes the mark signal: a target
      * (or the launcher's parent) may block that signal in every one of its own threads */

@@ -214,6 +214,10 @@ static void read_registers(at_stw *s, at_stw_thread *t) {
         t->has_xmm = 1;
     }
     if (t->has_regs) undo_eintr(s, t);
+    /* the writer's tid is known once it runs; a writer not yet scheduled is known by its stack */
+    uint64_t sp = t->regs[AT_REG_RSP];
+    if (t->has_regs && sp >= __atomic_load_n(&at_g.writer_stack_lo, __ATOMIC_RELAXED)
+        && sp < __atomic_load_n(&at_g.writer_stack_hi, __ATOMIC_RELAXED)) t->own = 1;
 }
 
 static uint64_t parse_hex(const char *p) {

@@ -162,6 +162,7 @@ enum Lifecycle {
         G.pointee.pool_lock = 0
         G.pointee.queue_lock = 0
         G.pointee.writer_started = 0
+        G.pointee.writer_tid = 0
         G.pointee.writer_sleeping = 0
         if at_load32(&G.pointee.status) != UInt32(AT_RECORDING) { return }
         if at_trace_fd_intact(G.pointee.fd) != 0 { close(G.pointee.fd) }

@@ -135,6 +135,8 @@ typedef struct at_globals {
     uint32_t writer_sleeping;
     uint32_t writer_started;
     uint32_t writer_tid;       /* the writer thread's: stopped for a capture, but no roots */
+    uint64_t writer_stack_lo;  /* its stack: a thread stopped there is the writer, even before it ran */
+    uint64_t writer_stack_hi;
     uint32_t child_pending;    /* after fork: the child opens its trace at its first event */
     uint32_t pool_lock;
     uint32_t queue_lock;
