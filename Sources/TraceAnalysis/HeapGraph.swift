@@ -63,7 +63,7 @@ public enum HeapRootKind: UInt8, Sendable, Comparable {
 /// A word outside every live block that points into one: where reachability starts.
 public struct HeapRoot: Sendable, Equatable {
     public var kind: HeapRootKind
-    /// The word's address; for a register, its number (`HeapThreadRegisters.registerName`).
+    /// The word's address; for a register, its number (`HeapRegisterNumber.name`).
     public var address: UInt64
     /// Index into `HeapGraph.regions`; -1 for a register.
     public var region: Int32

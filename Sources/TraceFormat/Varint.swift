@@ -35,6 +35,20 @@ public enum Varint {
         Int64(bitPattern: v &>> 1) ^ -Int64(bitPattern: v & 1)
     }
 
+    /// The bytes of a padded varint: a count written before its entries are (`writePadded`).
+    public static let paddedBytes = 5
+
+    /// Writes `value` (below 2^35) in exactly `paddedBytes` bytes, continuation bits set on the first
+    /// four: a count reserved before the entries it counts and patched after them.
+    @inlinable @inline(__always)
+    public static func writePadded(_ value: UInt64, to p: UnsafeMutablePointer<UInt8>) {
+        var c = value
+        for k in 0..<paddedBytes {
+            p[k] = UInt8(truncatingIfNeeded: c & 0x7F) | (k < paddedBytes - 1 ? 0x80 : 0)
+            c &>>= 7
+        }
+    }
+
     /// Bytes `value` takes as a varint.
     @inlinable
     public static func size(_ value: UInt64) -> Int {

@@ -90,31 +90,16 @@ public struct HeapWorldStop: Sendable, Equatable {
     public var threadsStopped: UInt64
     public var stopNanoseconds: UInt64
 
-    public var stopped: Bool { reason == 0 }
+    public var stopped: Bool { reason == HeapWorldStopReason.stopped.rawValue }
+
+    /// Why the threads were not stopped; nil for a reason of a later recorder.
+    public var reasonKind: HeapWorldStopReason? { HeapWorldStopReason(rawValue: reason) }
 
     /// Why the threads were not stopped, in words.
-    public var reasonName: String {
-        switch reason {
-        case 0: return "stopped"
-        case 1: return "ptrace refused (already traced, seccomp or Yama)"
-        case 2: return "a thread did not stop in time"
-        case 3: return "/proc unreadable"
-        case 4: return "too many threads"
-        case 5: return "no tracer task"
-        case 6: return "not dumpable"
-        case 7: return "the tracer died"
-        case 8: return "disabled (ALLOCTRACE_STOP_THE_WORLD=0)"
-        case 9: return "unsupported on this machine"
-        default: return "reason \(reason)"
-        }
-    }
+    public var reasonName: String { reasonKind?.name ?? "reason \(reason)" }
 
     /// The reason as one word: `ptrace_refused`, `timeout`, `disabled`.
-    public var reasonKey: String {
-        let keys = ["stopped", "ptrace_refused", "timeout", "proc_unreadable", "too_many_threads", "no_tracer",
-                    "not_dumpable", "tracer_died", "disabled", "unsupported"]
-        return Int(reason) < keys.count ? keys[Int(reason)] : "reason_\(reason)"
-    }
+    public var reasonKey: String { reasonKind?.key ?? "reason_\(reason)" }
 
     public init(reason: UInt8, error: UInt64, threadsStopped: UInt64, stopNanoseconds: UInt64) {
         self.reason = reason
@@ -130,7 +115,7 @@ public struct HeapThreadRegisters: Sendable, Equatable {
     /// 0: the thread has no slot (it never allocated).
     public var threadIndex: UInt32
     public var stackPointer: UInt64
-    /// DWARF x86-64 numbers (0-16), xmm i's low half as 17 + i, its high half as 64 + i.
+    /// `HeapRegisterNumber`s.
     public var numbers: [UInt8]
     public var values: [UInt64]
 
@@ -140,16 +125,6 @@ public struct HeapThreadRegisters: Sendable, Equatable {
         self.stackPointer = stackPointer
         self.numbers = numbers
         self.values = values
-    }
-
-    /// `rbx`, `xmm3`, `xmm3.hi`.
-    public static func registerName(_ n: UInt8) -> String {
-        let general = ["rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
-                       "r12", "r13", "r14", "r15", "rip"]
-        if n < 17 { return general[Int(n)] }
-        if n < 33 { return "xmm\(n - 17)" }
-        if n >= 64 && n < 80 { return "xmm\(n - 64).hi" }
-        return "register \(n)"
     }
 }
 
@@ -173,24 +148,6 @@ public struct HeapThreadFrames: Sendable, Equatable {
     }
 }
 
-/// Why a snapshot was taken.
-public enum HeapSnapshotTrigger: UInt8, Sendable {
-    /// `alloctrace_mark` / `AllocTrace.mark` in the program.
-    case mark = 0
-    /// The program's normal exit.
-    case exit = 1
-    /// A mark sent from outside (`alloctrace mark PID`).
-    case outsideMark = 2
-
-    public var name: String {
-        switch self {
-        case .mark: return "mark"
-        case .exit: return "exit"
-        case .outsideMark: return "mark from outside"
-        }
-    }
-}
-
 /// Part 0: the snapshot's id (from 1), its ticks, what triggered it, the capturing thread (0: the recorder's).
 public struct HeapSnapshotBegin: Sendable, Equatable {
     public var snapshotID: UInt64
@@ -205,30 +162,6 @@ public struct HeapSnapshotBegin: Sendable, Equatable {
         self.ticks = ticks
         self.triggerRaw = triggerRaw
         self.threadIndex = threadIndex
-    }
-}
-
-/// What a region of memory is.
-public enum HeapRegionKind: UInt8, Sendable {
-    /// A module's writable segment (globals); owner = module id.
-    case module = 0
-    /// A thread's stack; owner = thread index, or 2^32 + tid for a thread without a slot.
-    case stack = 1
-    /// Other anonymous memory: thread-local storage, mmapped blocks, malloc arenas of threads.
-    case anonymous = 2
-    /// The brk heap.
-    case heap = 3
-    /// A thread's static thread-local storage; owner as for a stack (docs/FORMAT.md).
-    case tls = 4
-
-    public var name: String {
-        switch self {
-        case .module: return "module"
-        case .stack: return "stack"
-        case .anonymous: return "anonymous"
-        case .heap: return "heap"
-        case .tls: return "tls"
-        }
     }
 }
 
@@ -285,16 +218,16 @@ extension HeapSnapshotPart {
     /// record is then skipped like an unknown record kind).
     static func parse(_ c: inout ByteCursor) throws(FieldError) -> HeapSnapshotPart? {
         var peek = c
-        let part = try peek.u8()
+        guard let part = HeapSnapshotPartKind(rawValue: try peek.u8()) else { return nil }
         switch part {
-        case 0:
+        case .begin:
             c = peek
             let id = try c.varint()
             let ticks = try c.varint()
             let trigger = try c.u8()
             let thread = try c.id32("thread index")
             return .begin(HeapSnapshotBegin(snapshotID: id, ticks: ticks, triggerRaw: trigger, threadIndex: thread))
-        case 1:
+        case .regions:
             c = peek
             let count = try c.varint()
             // every region takes at least 4 bytes: a count beyond that is a short payload
@@ -310,13 +243,13 @@ extension HeapSnapshotPart {
                 regions.append(HeapRegion(start: start, end: end, kindRaw: kind, owner: owner))
             }
             return .regions(regions)
-        case 2:
+        case .words:
             c = peek
             return .words(try HeapWords.parse(&c))
-        case 4:
+        case .dataWords:
             c = peek
             return .dataWords(try HeapWords.parse(&c))
-        case 3:
+        case .end:
             c = peek
             let id = try c.varint()
             let scanned = try c.varint()
@@ -324,14 +257,14 @@ extension HeapSnapshotPart {
             let duration = try c.varint()
             return .end(HeapSnapshotEnd(snapshotID: id, bytesScanned: scanned, wordsWritten: written,
                                         durationNanoseconds: duration))
-        case 5:
+        case .world:
             c = peek
             let reason = try c.u8()
             let error = try c.varint()
             let threads = try c.varint()
             let ns = try c.varint()
             return .world(HeapWorldStop(reason: reason, error: error, threadsStopped: threads, stopNanoseconds: ns))
-        case 6:
+        case .registers:
             c = peek
             let tid = try c.id32("tid")
             let index = try c.id32("thread index")
@@ -349,7 +282,7 @@ extension HeapSnapshotPart {
                 values.append(value)
             }
             return .registers(HeapThreadRegisters(tid: tid, threadIndex: index, stackPointer: sp, numbers: numbers, values: values))
-        case 7:
+        case .frames:
             c = peek
             let tid = try c.id32("tid")
             let index = try c.id32("thread index")
@@ -361,8 +294,8 @@ extension HeapSnapshotPart {
                 pcs.append(try c.varint())
                 slots.append(try c.varint())
             }
-            return .frames(HeapThreadFrames(tid: tid, threadIndex: index, pcs: pcs, slots: slots, firstIsReturnAddress: flags & 1 != 0))
-        case 8:
+            return .frames(HeapThreadFrames(tid: tid, threadIndex: index, pcs: pcs, slots: slots, firstIsReturnAddress: flags & HeapFramesFlags.firstIsReturnAddress != 0))
+        case .tlsLayout:
             c = peek
             let count = try c.varint()
             guard count <= UInt64(c.remaining / 3) else { throw .short }
@@ -371,7 +304,7 @@ extension HeapSnapshotPart {
                 modules.append(HeapTLSModule(moduleID: try c.varint(), offset: try c.varint(), size: try c.varint()))
             }
             return .tlsLayout(modules)
-        case 9:
+        case .pythonTypes:
             c = peek
             let count = try c.varint()
             guard count <= UInt64(c.remaining / 3) else { throw .short }
@@ -380,7 +313,7 @@ extension HeapSnapshotPart {
                 types.append(HeapPythonType(address: try c.varint(), flags: try c.varint(), name: try c.string()))
             }
             return .pythonTypes(types)
-        case 10:
+        case .pythonFacts:
             c = peek
             let count = try c.varint()
             guard count <= UInt64(c.remaining / 3) else { throw .short }
@@ -395,11 +328,9 @@ extension HeapSnapshotPart {
                 facts.append(HeapPythonFact(object: object, dead: try c.varint() != 0, length: try c.varint()))
             }
             return .pythonFacts(facts)
-        case 11:
+        case .pythonNames:
             c = peek
             return .pythonNames(try HeapPythonName.parseAll(&c))
-        default:
-            return nil
         }
     }
 }

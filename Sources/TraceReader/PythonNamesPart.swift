@@ -24,13 +24,14 @@ public enum HeapPythonName: Sendable, Equatable {
         var out: [HeapPythonName] = []
         out.reserveCapacity(Int(count))
         for _ in 0..<count {
-            switch try c.u8() {
-            case 1: out.append(.str(address: try c.varint(), text: try c.string()))
-            case 2: out.append(.table(address: try c.varint(), entries: try c.varint(), entrySize: try c.u8(), used: try c.varint()))
-            case 3: out.append(.key(index: try c.varint(), str: try c.varint()))
-            case 4: out.append(.module(address: try c.varint(), dict: try c.varint(), name: try c.string()))
-            case 5: out.append(.pythonClass(address: try c.varint(), basicSize: try c.varint(), sharedKeys: try c.varint(), module: try c.string()))
-            default: return out   // a kind of a later recorder: its fields are unknown, the rest unreadable
+            // a kind of a later recorder: its fields are unknown, the rest unreadable
+            guard let kind = PythonNameEntryKind(rawValue: try c.u8()) else { return out }
+            switch kind {
+            case .str: out.append(.str(address: try c.varint(), text: try c.string()))
+            case .table: out.append(.table(address: try c.varint(), entries: try c.varint(), entrySize: try c.u8(), used: try c.varint()))
+            case .key: out.append(.key(index: try c.varint(), str: try c.varint()))
+            case .module: out.append(.module(address: try c.varint(), dict: try c.varint(), name: try c.string()))
+            case .pythonClass: out.append(.pythonClass(address: try c.varint(), basicSize: try c.varint(), sharedKeys: try c.varint(), module: try c.string()))
             }
         }
         return out

@@ -1,4 +1,5 @@
 import TraceAnalysis
+import TraceFormat
 import TraceReader
 
 /// A heap graph with names, and the analyses the graph reports share (reachability, shortest
@@ -203,7 +204,7 @@ public final class HeapGraphAnalysis {
         case .register:
             let regs = graph.threadRegisters[Int(r.thread)]
             let thread = regs.threadIndex != 0 ? threadName(owner: UInt64(regs.threadIndex)) : threadName(owner: 1 << 32 | UInt64(regs.tid))
-            return RootName(kind: "register", name: HeapThreadRegisters.registerName(UInt8(truncatingIfNeeded: r.address)) + " of " + thread, module: nil)
+            return RootName(kind: "register", name: HeapRegisterNumber.name(UInt8(truncatingIfNeeded: r.address)) + " of " + thread, module: nil)
         case .tls:
             if let known = rootNames[r.address] { return known }
             let name = tlsName(r)

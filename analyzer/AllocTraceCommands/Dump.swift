@@ -395,7 +395,7 @@ struct DumpPrinter {
                 for i in 0..<r.values.count {
                     endLine()
                     text("  register")
-                    key("name"); text(HeapThreadRegisters.registerName(r.numbers[i]))
+                    key("name"); text(HeapRegisterNumber.name(r.numbers[i]))
                     key("value"); hex(r.values[i])
                 }
             }

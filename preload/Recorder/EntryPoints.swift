@@ -96,7 +96,7 @@ public func alloctraceWriterMain(_ unused: UnsafeMutableRawPointer?) -> UnsafeMu
             if Writer.signalMarksToCapture > 0 {
                 Writer.signalMarksToCapture = 0
                 // on disk now, for `--pid` waiting for it (a capture flushes at its end)
-                if G.pointee.heap_graph & 1 != 0 { HeapCapture.capture(.signalMark, writerLockHeld: true) } else { Writer.flush() }
+                if G.pointee.heap_graph & 1 != 0 { HeapCapture.capture(.outsideMark, writerLockHeld: true) } else { Writer.flush() }
             }
             if t >= flushDue { Writer.flush() }
         }

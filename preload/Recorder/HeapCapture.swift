@@ -21,13 +21,11 @@ enum HeapCapture {
     nonisolated(unsafe) static var buffer: UnsafeMutablePointer<UInt64>! = nil
     nonisolated(unsafe) static var dataScratch: UnsafeMutablePointer<UInt8>! = nil
 
-    enum Trigger: UInt8 { case mark = 0, exit = 1, signalMark = 2 }
-
     /// Captures now. With `writerLockHeld` the caller already holds the writer lock (exit, the
     /// writer's own rounds); otherwise it is taken here. The guard must be set.
     /// `ownStack` false leaves the capturing thread's stack out of the roots (CPython's shutdown:
     /// `Lifecycle.pythonShutdownBegan`).
-    static func capture(_ trigger: Trigger, writerLockHeld: Bool, ownStack: Bool = true) {
+    static func capture(_ trigger: HeapSnapshotTrigger, writerLockHeld: Bool, ownStack: Bool = true) {
         if !writerLockHeld {
             guard at_lock_bounded(&G.pointee.writer_lock, 200_000) != 0 else { return }
         }
@@ -43,7 +41,7 @@ enum HeapCapture {
         let id = UInt64(at_add32(&G.pointee.snapshots, 1))
         let me = T.pointee.state == UInt32(AT_THREAD_INTERNAL) ? 0 : UInt64(T.pointee.slot?.pointee.thread_index ?? 0)
         var begin = Writer.builder()
-        begin.byte(0)
+        begin.part(.begin)
         begin.varint(id)
         begin.varint(ticks)
         begin.byte(trigger.rawValue)
@@ -93,7 +91,7 @@ enum HeapCapture {
 
     static func writeEnd(_ id: UInt64, scanned: UInt64, written: UInt64, startNs: UInt64) {
         var end = Writer.builder()
-        end.byte(3)
+        end.part(.end)
         end.varint(id)
         end.varint(scanned)
         end.varint(written)
@@ -145,9 +143,8 @@ enum HeapCapture {
     /// Part 8: each loaded module's static TLS block, as a distance below the thread pointer.
     static func writeTLSLayout() {
         var r = Writer.builder()
-        r.byte(8)
-        let countAt = r.p
-        r.p += 5
+        r.part(.tlsLayout)
+        let countAt = r.reserveCount()
         var n: UInt64 = 0
         let modules = at_load32(&G.pointee.module_count)
         var i: UInt32 = 0
@@ -161,7 +158,7 @@ enum HeapCapture {
             }
             i += 1
         }
-        patch(countAt, n)
+        RecordBuilder.patchCount(countAt, n)
         Writer.emit(.heapSnapshot, r)
     }
 
@@ -190,30 +187,29 @@ enum HeapCapture {
         var first = 0
         if pc == 0 { first = 1; n = max(n, 1) }   // the capturer: no interrupted instruction
         var r = Writer.builder()
-        r.byte(7)
+        r.part(.frames)
         r.varint(UInt64(UInt32(bitPattern: tid)))
         r.varint(index)
-        r.byte(pc == 0 ? 1 : 0)
-        let countAt = r.p
-        r.p += 5
+        r.byte(pc == 0 ? HeapFramesFlags.firstIsReturnAddress : 0)
+        let countAt = r.reserveCount()
         var k = first
         while k < n && r.room > 32 {
             r.varint(pcs[k])
             r.varint(slots[k])
             k += 1
         }
-        patch(countAt, UInt64(k - first))
+        RecordBuilder.patchCount(countAt, UInt64(k - first))
         Writer.emit(.heapSnapshot, r)
     }
 
     /// Part 5: whether the other threads were stopped, why not, and how long stopping took.
     static func writeWorld(_ world: UnsafeMutablePointer<at_stw>?, stopped: Bool) {
         var r = Writer.builder()
-        r.byte(5)
-        var reason = UInt8(AT_STW_UNSUPPORTED)
+        r.part(.world)
+        var reason = HeapWorldStopReason.unsupported.rawValue
         var threads: UInt64 = 0
-        if G.pointee.heap_graph & 4 != 0 { reason = UInt8(AT_STW_DISABLED) }
-        else if let w = world { reason = stopped ? 0 : UInt8(truncatingIfNeeded: w.pointee.reason) }
+        if G.pointee.heap_graph & 4 != 0 { reason = HeapWorldStopReason.disabled.rawValue }
+        else if let w = world { reason = stopped ? HeapWorldStopReason.stopped.rawValue : UInt8(truncatingIfNeeded: w.pointee.reason) }
         if stopped, let w = world {
             for i in 0..<w.pointee.count {
                 let t = at_stw_thread_at(w, i)!
@@ -268,28 +264,27 @@ enum HeapCapture {
             let t = at_stw_thread_at(w, i)!
             guard at_stw_thread_is_root(t) != 0 else { continue }
             var r = Writer.builder()
-            r.byte(6)
+            r.part(.registers)
             r.varint(UInt64(UInt32(bitPattern: t.pointee.tid)))
             r.varint(threadIndex(tid: t.pointee.tid))
             r.varint(at_stw_reg(t, Int32(AT_REG_RSP)))
-            let countAt = r.p
-            r.p += 5
+            let countAt = r.reserveCount()
             var n: UInt64 = 0
             var previous: UInt64 = 0
-            let numbers = t.pointee.has_xmm != 0 ? 80 : 17
-            for number in 0..<numbers {
-                let v: UInt64
-                if number < 17 { v = at_stw_reg(t, userIndex(number)) }
-                else if number < 33 { v = at_stw_xmm(t, Int32(2 * (number - 17))) }
-                else if number >= 64 && number < 80 { v = at_stw_xmm(t, Int32(2 * (number - 64) + 1)) }
-                else { continue }
+            // ascending numbers: the general registers, every xmm low half, every high half
+            let general = HeapRegisterNumber.generalCount, xmm = t.pointee.has_xmm != 0 ? 16 : 0
+            for k in 0..<(general + 2 * xmm) {
+                let number: UInt8, v: UInt64
+                if k < general { number = UInt8(k); v = at_stw_reg(t, userIndex(k)) }
+                else if k < general + xmm { number = HeapRegisterNumber.xmmLow(k - general); v = at_stw_xmm(t, Int32(2 * (k - general))) }
+                else { number = HeapRegisterNumber.xmmHigh(k - general - xmm); v = at_stw_xmm(t, Int32(2 * (k - general - xmm) + 1)) }
                 guard v >= lowest && v < highest && inRanges(v, targets, nTargets) else { continue }
-                r.byte(UInt8(number))
+                r.byte(number)
                 r.p = AddressDelta.write(v, against: previous, to: r.p)
                 previous = v
                 n += 1
             }
-            patch(countAt, n)
+            RecordBuilder.patchCount(countAt, n)
             Writer.emit(.heapSnapshot, r)
         }
     }
@@ -329,9 +324,8 @@ enum HeapCapture {
         var i = 0
         while i < count {
             var r = Writer.builder()
-            r.byte(1)
-            let countAt = r.p
-            r.p += 5
+            r.part(.regions)
+            let countAt = r.reserveCount()
             var n: UInt64 = 0
             while i < count && r.room > 64 {
                 let region = regions[i]
@@ -342,16 +336,8 @@ enum HeapCapture {
                 n += 1
                 i += 1
             }
-            patch(countAt, n)
+            RecordBuilder.patchCount(countAt, n)
             Writer.emit(.heapSnapshot, r)
-        }
-    }
-
-    static func patch(_ at: UnsafeMutablePointer<UInt8>, _ value: UInt64) {
-        var c = value
-        for k in 0..<5 {
-            at[k] = UInt8(c & 0x7F) | (k < 4 ? 0x80 : 0)
-            c >>= 7
         }
     }
 
@@ -359,7 +345,7 @@ enum HeapCapture {
     /// into module data at 16-byte aligned addresses: C++ vtables, Swift metadata), each in its own
     /// scratch memory so both can be open at once.
     struct WordWriter {
-        let part: UInt8
+        let part: HeapSnapshotPartKind
         let scratch: UnsafeMutablePointer<UInt8>
         let region: Int
         let regionStart: UInt64
@@ -370,7 +356,7 @@ enum HeapCapture {
         var previousTarget: UInt64 = 0
         var written: UInt64 = 0
 
-        init(part: UInt8, scratch: UnsafeMutablePointer<UInt8>, region: Int, start: UInt64) {
+        init(part: HeapSnapshotPartKind, scratch: UnsafeMutablePointer<UInt8>, region: Int, start: UInt64) {
             self.part = part
             self.scratch = scratch
             self.region = region
@@ -382,10 +368,9 @@ enum HeapCapture {
 
         mutating func open() {
             r = RecordBuilder(scratch, capacity: Writer.scratchBytes)
-            r.byte(part)
+            r.part(part)
             r.varint(UInt64(region))
-            countAt = r.p
-            r.p += 5
+            countAt = r.reserveCount()
             n = 0
             previous = regionStart
             previousTarget = 0
@@ -393,7 +378,7 @@ enum HeapCapture {
 
         mutating func close() {
             guard n > 0 else { return }
-            patch(countAt, n)
+            RecordBuilder.patchCount(countAt, n)
             Writer.emit(.heapSnapshot, r)
             written &+= n
         }
@@ -459,8 +444,8 @@ enum HeapCapture {
             // a TLS region ends at its thread's thread pointer
             let ownLo = region.kind == UInt32(AT_REGION_TLS) && ownTLSOffset != 0 ? region.end &- ownTLSOffset : 0
             let ownHi = ownLo != 0 ? ownLo &+ ownTLSSize : 0
-            var heapWords = WordWriter(part: 2, scratch: Writer.scratch, region: ri, start: region.start)
-            var dataWords = WordWriter(part: 4, scratch: dataScratch, region: ri, start: region.start)
+            var heapWords = WordWriter(part: .words, scratch: Writer.scratch, region: ri, start: region.start)
+            var dataWords = WordWriter(part: .dataWords, scratch: dataScratch, region: ri, start: region.start)
             var object = SwiftCollections.Object()   // the collection storage the scan is in
             while address < region.end {
                 // pages never touched read as zeros: only the span from the first touched page
@@ -516,15 +501,15 @@ enum HeapCapture {
     /// A heap_snapshot part of counted entries, split into records as the scratch fills: `part`,
     /// a fixed-width count, entries. The world may be stopped: a plain struct, nothing allocates.
     struct CountedPart {
-        let part: UInt8
+        let part: HeapSnapshotPartKind
         var r: RecordBuilder
         var n: UInt64 = 0
 
-        init(_ part: UInt8) {
+        init(_ part: HeapSnapshotPartKind) {
             self.part = part
             r = Writer.builder()
-            r.byte(part)
-            r.p += 5                    // the count, patched when the record is emitted
+            r.part(part)
+            _ = r.reserveCount()        // patched when the record is emitted
         }
 
         /// Room for an entry of up to `bytes`: emits what it holds and starts the next record first
@@ -538,7 +523,7 @@ enum HeapCapture {
 
         mutating func emit() {
             guard n > 0 else { return }
-            HeapCapture.patch(r.start + 1, n)
+            RecordBuilder.patchCount(r.start + 1, n)
             Writer.emit(.heapSnapshot, r)
             n = 0
         }
@@ -546,7 +531,7 @@ enum HeapCapture {
 
     /// Part 10: dead built-in objects (free lists) and list lengths (python_types.c).
     static func writePythonFacts() {
-        var out = CountedPart(10)
+        var out = CountedPart(.pythonFacts)
         var previous: UInt64 = 0
         var i: UInt32 = 0
         var object: UInt64 = 0, dead: UInt64 = 0, length: UInt64 = 0
@@ -564,7 +549,7 @@ enum HeapCapture {
 
     /// Part 9: the Python type objects the scan met (python_types.c).
     static func writePythonTypes() {
-        var out = CountedPart(9)
+        var out = CountedPart(.pythonTypes)
         var cursor: UInt32 = 0
         var address: UInt64 = 0, flags: UInt64 = 0
         let name = UnsafeMutablePointer<CChar>(OpaquePointer(dataScratch!))

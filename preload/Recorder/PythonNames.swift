@@ -5,7 +5,7 @@ extension HeapCapture {
     /// modules, classes. A key belongs to the last table before it, so a record that starts with
     /// keys repeats their table first.
     static func writePythonNames() {
-        var out = CountedPart(11)
+        var out = CountedPart(.pythonNames)
         var table: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         // the text, then the values, in the data words' scratch (written out by now)
         let text = UnsafeMutablePointer<CChar>(OpaquePointer(dataScratch!))

@@ -19,6 +19,16 @@ struct RecordBuilder {
     mutating func varint(_ v: UInt64) { p = Varint.write(v, to: p) }
     mutating func signed(_ v: Int64) { p = Varint.writeSigned(v, to: p) }
     mutating func byte(_ v: UInt8) { p.pointee = v; p += 1 }
+    /// Starts a `heap_snapshot` record of this part.
+    mutating func part(_ kind: HeapSnapshotPartKind) { byte(kind.rawValue) }
+    /// Leaves room for a count written when its entries are (`patchCount`); returns where it goes.
+    mutating func reserveCount() -> UnsafeMutablePointer<UInt8> {
+        let at = p
+        p += Varint.paddedBytes
+        return at
+    }
+    /// Writes a count into the room `reserveCount` left.
+    static func patchCount(_ at: UnsafeMutablePointer<UInt8>, _ value: UInt64) { Varint.writePadded(value, to: at) }
 
     mutating func bytes(_ src: UnsafeRawPointer?, _ n: Int) {
         let n = min(n, max(0, room - Varint.maxBytes))

@@ -30,8 +30,7 @@ enum TypeLayouts {
     static func append(_ meta: UInt64, to r: inout RecordBuilder) -> Bool {
         guard let kind = u64(meta), kind == 0 || kind > 0x7FF, let size = u32(meta + 24) else { return false }
         r.varint(UInt64(size))
-        let countAt = r.p
-        r.p += 5
+        let countAt = r.reserveCount()
         var count: UInt64 = 0
         var current = meta
         var depth = 0

@@ -243,8 +243,7 @@ enum Writer {
             var r = builder()
             let first = StackTable.emitted
             r.varint(first)
-            let countAt = r.p
-            r.p += 5                                    // fixed-width count, patched below
+            let countAt = r.reserveCount()
             var id = first
             while id < end && r.room > 32 {
                 let node = StackTable.nodes + Int(id)
@@ -254,11 +253,7 @@ enum Writer {
                 id += 1
             }
             if id == first { return }
-            var c = id - first
-            for k in 0..<5 {                            // padded varint: 5 bytes always
-                countAt[k] = UInt8(c & 0x7F) | (k < 4 ? 0x80 : 0)
-                c >>= 7
-            }
+            RecordBuilder.patchCount(countAt, id - first)
             emit(.stackNodes, r)
             StackTable.emitted = id
         }
