@@ -125,16 +125,6 @@ public enum HeapRegisterNumber {
     public static let generalCount = 17
     @inlinable public static func xmmLow(_ i: Int) -> UInt8 { UInt8(truncatingIfNeeded: 17 + i) }
     @inlinable public static func xmmHigh(_ i: Int) -> UInt8 { UInt8(truncatingIfNeeded: 64 + i) }
-
-    /// `rbx`, `xmm3`, `xmm3.hi`.
-    public static func name(_ n: UInt8) -> String {
-        let general = ["rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
-                       "r12", "r13", "r14", "r15", "rip"]
-        if n < generalCount { return general[Int(n)] }
-        if n < 33 { return "xmm\(n - 17)" }
-        if n >= 64 && n < 80 { return "xmm\(n - 64).hi" }
-        return "register \(n)"
-    }
 }
 
 /// Part 7's flags byte.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import TraceFormat
+import TraceReader
 
 /// The recorder's C code numbers regions (`AT_REGION_*`) and world-stop reasons (`AT_STW_*`) in its
 /// headers; the trace carries those numbers and the reader decodes them with TraceFormat's enums.
